@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -309,22 +308,3 @@ def error_message(msg_id: MsgId | None, code: int, message: str, data: Any = Non
 
 def result_message(msg_id: MsgId, result: Any) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": msg_id, "result": result}
-
-
-def iter_strings(value: Any, path: str = "$") -> Iterator[tuple[str, str]]:
-    """Every string in a JSON value (keys too), with its JSON path."""
-    stack: list[tuple[Any, str]] = [(value, path)]
-    while stack:
-        v, p = stack.pop()
-        if isinstance(v, str):
-            yield p, v
-        elif isinstance(v, dict):
-            for k, c in v.items():
-                cp = f"{p}.{k}" if _SIMPLE_KEY.fullmatch(k) else f"{p}[{json.dumps(k)}]"
-                yield f"{cp}#key", k
-                stack.append((c, cp))
-        elif isinstance(v, list):
-            stack.extend((c, f"{p}[{i}]") for i, c in enumerate(v))
-
-
-_SIMPLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -1,0 +1,72 @@
+"""The HMAC-SHA256 chain that makes the audit log tamper-evident, and its key.
+
+Each row's MAC covers its sequence number, every stored column and the previous row's MAC,
+so a changed, deleted, inserted or reordered row breaks the chain at that row. The first
+row links to a genesis value derived from the chain id, so deleting the oldest rows shows
+too; a head record (last sequence and MAC) exposes deleted newest rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import stat
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import AuditError
+
+
+def genesis(key: bytes, chain_id: str) -> str:
+    return hmac.new(key, f"mcpwall-audit-genesis:{chain_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def row_mac(key: bytes, prev_mac: str, fields: Sequence[Any]) -> str:
+    body = json.dumps(list(fields), ensure_ascii=False, separators=(",", ":"), default=str)
+    msg = prev_mac.encode("ascii") + b"\x1f" + body.encode("utf-8", "surrogatepass")
+    return hmac.new(key, msg, hashlib.sha256).hexdigest()
+
+
+def parse_key(text: str) -> bytes:
+    text = text.strip()
+    if len(text) >= 32 and all(c in "0123456789abcdefABCDEF" for c in text) and len(text) % 2 == 0:
+        return bytes.fromhex(text)
+    if len(text) < 16:
+        raise AuditError("the audit key must be at least 16 characters (or 32 hex digits)")
+    return text.encode("utf-8")
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """Read the key file, creating it (32 random bytes, hex, mode 0600) on first use."""
+    try:
+        return parse_key(path.read_text(encoding="ascii"))
+    except FileNotFoundError:
+        pass
+    except (OSError, UnicodeDecodeError) as e:
+        raise AuditError(f"cannot read audit key {path}: {e}") from None
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:  # another mcpwall created it first
+        return parse_key(path.read_text(encoding="ascii"))
+    except OSError as e:
+        raise AuditError(f"cannot create audit key {path}: {e.strerror}") from None
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(secrets.token_hex(32) + "\n")
+    return parse_key(path.read_text(encoding="ascii"))
+
+
+def key_is_private(path: Path) -> bool:
+    """True unless the key file is readable by group or others (POSIX only)."""
+    if os.name != "posix":
+        return True
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return True
+    return not (mode & (stat.S_IRWXG | stat.S_IRWXO))

@@ -1,0 +1,347 @@
+"""The default audit sink: SQLite in WAL mode, written by one thread, chained with HMAC.
+
+The relay hands over records without waiting (``record``); the writer thread groups them
+into one transaction per ``flush_interval`` or ``flush_rows``. When a blocked or changed
+frame must not leave mcpwall before its record is stored, the relay awaits ``commit``, which
+wakes the writer at once. Several mcpwall processes may share one file: each transaction
+takes SQLite's write lock (``BEGIN IMMEDIATE``) and links to the newest row it finds there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import queue
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import AuditError
+from ..verdict import Finding
+from .chain import genesis, row_mac
+from .mask import mask_frame
+from .record import AuditRecord
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = "1"
+# Column order is part of the MAC: never reorder, only append (and bump SCHEMA_VERSION).
+COLUMNS = (
+    "seq", "ts", "session", "upstream", "identity", "direction", "kind", "method", "msg_id", "tool",
+    "action", "enforced", "inspector", "rule", "reason", "findings", "frame_sha256", "frame_size", "frame",
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    session TEXT, upstream TEXT, identity TEXT,
+    direction TEXT, kind TEXT, method TEXT, msg_id TEXT, tool TEXT,
+    action TEXT NOT NULL, enforced INTEGER NOT NULL,
+    inspector TEXT, rule TEXT, reason TEXT, findings TEXT,
+    frame_sha256 TEXT NOT NULL, frame_size INTEGER NOT NULL, frame TEXT,
+    prev_mac TEXT NOT NULL, mac TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
+CREATE INDEX IF NOT EXISTS audit_action ON audit (action);
+CREATE TABLE IF NOT EXISTS chain_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER, mac TEXT);
+"""
+
+Masker = Callable[[bytes, Any, list[Finding]], str]
+
+
+def connect(path: Path, *, create: bool) -> sqlite3.Connection:
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    elif not path.exists():
+        raise AuditError(f"audit database {path} does not exist")
+    try:
+        con = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+        con.execute("PRAGMA busy_timeout = 30000")
+        if create:
+            con.execute("PRAGMA journal_mode = WAL")
+            con.execute("PRAGMA synchronous = NORMAL")
+            con.executescript(_SCHEMA)
+        return con
+    except sqlite3.Error as e:
+        raise AuditError(f"cannot open audit database {path}: {e}") from None
+
+
+def chain_id(con: sqlite3.Connection) -> str:
+    """The chain's random id, created with the database."""
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = 'chain_id'").fetchone()
+        if row is None:
+            value = secrets.token_hex(16)
+            con.execute("INSERT INTO meta (key, value) VALUES ('chain_id', ?)", (value,))
+            con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        else:
+            value = row[0]
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return str(value)
+
+
+def _id_text(msg_id: Any) -> str | None:
+    # JSON keeps the id's type visible: 1 and "1" are stored differently.
+    return None if msg_id is None else json.dumps(msg_id, ensure_ascii=False)
+
+
+@dataclass(slots=True)
+class _Item:
+    record: AuditRecord | None
+    future: asyncio.Future[None] | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    stop: bool = False
+
+
+class SqliteAudit:
+    """Audit sink writing to one SQLite file from a background thread."""
+
+    def __init__(
+        self,
+        path: Path,
+        key: bytes,
+        *,
+        flush_interval: float = 0.05,
+        flush_rows: int = 256,
+        max_frame_bytes: int = 1024 * 1024,
+        masker: Masker = mask_frame,
+    ) -> None:
+        self.path = path
+        self._key = key
+        self.flush_interval = flush_interval
+        self.flush_rows = flush_rows
+        self.max_frame_bytes = max_frame_bytes
+        self.masker = masker
+        self.healthy = True
+        self.written = 0
+        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._con = connect(path, create=True)
+        self._genesis = genesis(key, chain_id(self._con))
+        self._thread = threading.Thread(target=self._run, name="mcpwall-audit", daemon=True)
+        self._thread.start()
+
+    # --- called from the event loop -------------------------------------------------------
+
+    def record(self, rec: AuditRecord) -> None:
+        """Queue a record; it is committed with the next group."""
+        self._queue.put(_Item(rec))
+
+    async def commit(self, rec: AuditRecord) -> None:
+        """Store a record now; return once its transaction has committed."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self._queue.put(_Item(rec, fut, loop))
+        await fut
+
+    async def flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self._queue.put(_Item(None, fut, loop))
+        await fut
+
+    async def close(self) -> None:
+        if not self._thread.is_alive():
+            return
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self._queue.put(_Item(None, fut, loop, stop=True))
+        await fut
+        await asyncio.to_thread(self._thread.join, 10)
+
+    def close_sync(self) -> None:
+        """For callers without an event loop (tests, commands)."""
+        if self._thread.is_alive():
+            self._queue.put(_Item(None, stop=True))
+            self._thread.join(10)
+
+    # --- the writer thread ----------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            batch = [first]
+            urgent = first.future is not None or first.stop
+            deadline = time.monotonic() + self.flush_interval
+            while len(batch) < self.flush_rows:
+                try:
+                    if urgent:
+                        item = self._queue.get_nowait()
+                    else:
+                        wait = deadline - time.monotonic()
+                        if wait <= 0:
+                            break
+                        item = self._queue.get(timeout=wait)
+                except queue.Empty:
+                    break
+                batch.append(item)
+                urgent = urgent or item.future is not None or item.stop
+            error = self._write([i.record for i in batch if i.record is not None])
+            for item in batch:
+                if item.future is not None and item.loop is not None:
+                    item.loop.call_soon_threadsafe(_settle, item.future, error)
+            if any(i.stop for i in batch):
+                self._con.close()
+                return
+
+    def _write(self, records: list[AuditRecord]) -> AuditError | None:
+        if not records:
+            return None
+        for attempt in (1, 2):
+            try:
+                self._insert(records)
+                self.written += len(records)
+                self.healthy = True
+                return None
+            except sqlite3.Error as e:
+                with contextlib.suppress(sqlite3.Error):
+                    self._con.execute("ROLLBACK")
+                if attempt == 2:
+                    self.healthy = False
+                    log.error("audit write to %s failed: %s; %d record(s) logged here instead",
+                              self.path, e, len(records))
+                    for rec in records:
+                        log.error("audit record: %s", json.dumps(self._row(rec, 0)[1:], default=str))
+                    return AuditError(f"audit log write failed: {e}")
+        return None  # pragma: no cover
+
+    def _row(self, rec: AuditRecord, seq: int) -> list[Any]:
+        frame = self.masker(rec.raw, rec.obj, rec.findings)
+        if len(frame) > self.max_frame_bytes:
+            frame = frame[: self.max_frame_bytes] + f"...[truncated; {len(rec.raw)} bytes in all]"
+        findings = json.dumps([f.to_dict() for f in rec.findings], ensure_ascii=False) if rec.findings else None
+        return [
+            seq, rec.ts, rec.session, rec.upstream, rec.identity, rec.direction, rec.kind, rec.method,
+            _id_text(rec.msg_id), rec.tool, rec.action, int(rec.enforced), rec.inspector, rec.rule,
+            rec.reason, findings, hashlib.sha256(rec.raw).hexdigest(), len(rec.raw), frame,
+        ]
+
+    def _insert(self, records: list[AuditRecord]) -> None:
+        prepared = [self._row(r, 0) for r in records]  # the slow part, outside the lock
+        con = self._con
+        con.execute("BEGIN IMMEDIATE")
+        head = con.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (head[0], head[1]) if head else (0, self._genesis)
+        rows = []
+        for fields in prepared:
+            seq += 1
+            fields[0] = seq
+            mac = row_mac(self._key, prev, fields)
+            rows.append((*fields, prev, mac))
+            prev = mac
+        marks = ",".join("?" * (len(COLUMNS) + 2))
+        con.executemany(f"INSERT INTO audit ({','.join(COLUMNS)}, prev_mac, mac) VALUES ({marks})", rows)
+        con.execute("INSERT OR REPLACE INTO chain_head (id, seq, mac) VALUES (1, ?, ?)", (seq, prev))
+        con.execute("COMMIT")
+
+
+def _settle(fut: asyncio.Future[None], error: Exception | None) -> None:
+    if fut.done():
+        return
+    if error is None:
+        fut.set_result(None)
+    else:
+        fut.set_exception(error)
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class VerifyResult:
+    ok: bool
+    rows: int
+    problem: str = ""
+    bad_seq: int | None = None
+
+
+def verify(path: Path, key: bytes) -> VerifyResult:
+    """Walk the chain; report the first row that was changed, deleted, inserted or moved."""
+    con = connect(path, create=False)
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = 'chain_id'").fetchone()
+        if row is None:
+            return VerifyResult(False, 0, "the database has no chain id (not an mcpwall audit log?)")
+        prev = genesis(key, row[0])
+        cols = ",".join(COLUMNS)
+        count = 0
+        last_seq = 0
+        expected_seq = None
+        for r in con.execute(f"SELECT {cols}, prev_mac, mac FROM audit ORDER BY seq"):
+            fields, prev_mac, mac = list(r[: len(COLUMNS)]), r[-2], r[-1]
+            seq = fields[0]
+            if expected_seq is not None and seq != expected_seq:
+                return VerifyResult(False, count, f"row {expected_seq} is missing (deleted)", expected_seq)
+            if prev_mac != prev:
+                what = "the first row does not start the chain" if count == 0 else "a row before it was deleted or inserted"
+                return VerifyResult(False, count, f"row {seq}: chain broken ({what})", seq)
+            if row_mac(key, prev, fields) != mac:
+                return VerifyResult(False, count, f"row {seq} was changed or inserted (its MAC does not verify)", seq)
+            prev = mac
+            last_seq = seq
+            expected_seq = seq + 1
+            count += 1
+        head = con.execute("SELECT seq, mac FROM chain_head WHERE id = 1").fetchone()
+        if head is None:
+            if count:
+                return VerifyResult(False, count, "the chain head record is missing")
+        elif head[0] != last_seq or head[1] != prev:
+            return VerifyResult(
+                False, count, f"the log ends at row {last_seq} but the chain head names row {head[0]} "
+                "(newest rows deleted, or the head was edited)", last_seq + 1,
+            )
+        return VerifyResult(True, count)
+    finally:
+        con.close()
+
+
+def query(
+    path: Path,
+    *,
+    since: float | None = None,
+    direction: str | None = None,
+    action: str | None = None,
+    method: str | None = None,
+    tool: str | None = None,
+    limit: int = 100,
+) -> Iterator[dict[str, Any]]:
+    """Newest matching rows first."""
+    con = connect(path, create=False)
+    con.row_factory = sqlite3.Row
+    where: list[str] = []
+    args: list[Any] = []
+    for col, val in (("direction", direction), ("action", action), ("method", method), ("tool", tool)):
+        if val is not None:
+            if any(c in val for c in "*?["):
+                where.append(f"{col} GLOB ?")
+            else:
+                where.append(f"{col} = ?")
+            args.append(val)
+    if since is not None:
+        where.append("ts >= ?")
+        args.append(since)
+    sql = "SELECT * FROM audit"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY seq DESC LIMIT ?"
+    args.append(limit)
+    try:
+        for r in con.execute(sql, args):
+            yield dict(r)
+    except sqlite3.Error as e:
+        raise AuditError(f"cannot read audit database {path}: {e}") from None
+    finally:
+        con.close()

@@ -1,0 +1,33 @@
+"""Inspectors: one concern each, registered into the pipeline from a default list.
+
+Order matters: inspectors that find things (detection, pinning) run before the ones that
+decide on what was found (policy), so the policy sees every finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..config import Settings
+from ..pipeline import Inspector, Pipeline
+
+Factory = Callable[[Settings], Inspector | None]
+
+
+def _policy(settings: Settings) -> Inspector | None:
+    from .policy import PolicyInspector
+
+    return PolicyInspector(settings.policy)
+
+
+# The default list; a factory returns None when its inspector is switched off.
+DEFAULT: list[Factory] = [_policy]
+
+
+def build(settings: Settings, factories: list[Factory] | None = None) -> Pipeline:
+    pipeline = Pipeline(enforce=settings.enforce)
+    for factory in factories if factories is not None else DEFAULT:
+        inspector = factory(settings)
+        if inspector is not None:
+            pipeline.add(inspector)
+    return pipeline

@@ -1,0 +1,1 @@
+"""Transport adapters: bytes and framing in, wire messages out, for each way MCP travels."""
