@@ -1,0 +1,644 @@
+"""The multi-pattern matching engine behind every pattern-based detector.
+
+Rule packs are YAML data (``detect/packs/*.yaml`` plus any the user adds). Matching runs in
+three steps, so that it stays linear in the size of the input whatever the input is:
+
+1. **Candidates.** Every pattern of every pack is compiled into one Hyperscan database and
+   all texts of a message are scanned together in one pass. Hyperscan reports the end
+   offset of each match; it never backtracks.
+2. **Confirmation.** For each rule that fired, the reported ends are widened into windows
+   of the rule's maximum match length (computed from the pattern: every quantifier must be
+   bounded), overlapping windows are merged, and the same pattern runs again with RE2 (also
+   linear) over each window to recover the match and its capture group.
+3. **Validation.** Precise checks from :mod:`mcpwall.detect.validators` (checksums, entropy,
+   placeholders, documented example keys, context words) accept or reject each match.
+
+When Hyperscan cannot be loaded the engine runs each rule's pattern with RE2 over each text
+instead (stdlib ``re`` if RE2 is missing too): slower, with the same findings.
+
+The compiled database is cached under the user's cache directory, keyed by a hash of the
+patterns, their flags and the Hyperscan version, so a restart does not pay the compile.
+Hyperscan and RE2 release the GIL, so a large message can be scanned in a worker thread;
+each thread gets its own Hyperscan scratch space.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import importlib
+import json
+import logging
+import os
+import re
+import sys
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..verdict import Severity
+from . import validators
+
+log = logging.getLogger(__name__)
+
+CATEGORIES = frozenset(
+    {
+        "prompt_injection",
+        "tool_poisoning",
+        "hidden_unicode",
+        "secrets",
+        "pii",
+        "command_injection",
+        "path_traversal",
+        "exfiltration",
+    }
+)
+ROLES = frozenset({"tool_description", "request", "response"})
+# Between texts scanned together: breaks every pattern (no rule matches NUL or spans lines
+# through it), so a match never joins the end of one field to the start of the next.
+SEPARATOR = b"\n\x00\n"
+DEFAULT_MAX_PER_RULE = 32
+_SHAPE_CHECKS = frozenset({"entropy", "mixed", "has_digit", "github_crc32", "not_identifier"})
+# A rule's match may not be longer than this: windows stay small and confirmation cheap.
+MAX_MATCH_LEN = 4096
+
+_hs: Any
+_re2: Any
+try:  # the optional fast path
+    import hyperscan as _hs
+except Exception:  # pragma: no cover - exercised only where the wheel is missing
+    _hs = None
+
+try:
+    import re2 as _re2
+except Exception:  # pragma: no cover
+    _re2 = None
+
+
+class PackError(ValueError):
+    """A rule pack that cannot be loaded; the message names the pack and the rule."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One pattern with its metadata and checks.
+
+    ``pattern`` is written in the dialect common to Hyperscan and RE2 (no look-around, no
+    back-references, bounded repeats). ``group`` names the capture group whose text is
+    validated and reported; without it the whole match is. ``checks`` are
+    ``(validator name, argument)`` pairs run in order. ``masked`` says what to do with a
+    value that is mostly ``x``/``*`` masking: ``"low"`` reports it at low severity,
+    ``"reject"`` drops it. ``roles`` restricts the rule to texts of those roles.
+    ``keywords`` (lower case) let the fallback skip texts that cannot match; at least one
+    of them must occur in every match.
+    """
+
+    id: str
+    category: str
+    severity: Severity
+    pattern: str
+    title: str = ""
+    remediation: str = ""
+    caseless: bool = False
+    dotall: bool = False
+    utf8: bool = False
+    group: str | None = None
+    checks: tuple[tuple[str, Any], ...] = ()
+    masked: str = "reject"
+    roles: frozenset[str] | None = None
+    keywords: tuple[str, ...] = ()
+    pack: str = ""
+    max_len: int = 0
+
+    def re2_source(self) -> str:
+        flags = ("i" if self.caseless else "") + ("s" if self.dotall else "")
+        return f"(?{flags}){self.pattern}" if flags else self.pattern
+
+    def hs_source(self) -> bytes:
+        # Hyperscan accepts groups but not their names.
+        return re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(?:", self.pattern).encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A confirmed, validated match: ``span`` of ``value`` in the scanned text."""
+
+    rule: Rule
+    start: int
+    end: int
+    value: str
+    masked: bool = False
+
+    @property
+    def severity(self) -> Severity:
+        return Severity.LOW if self.masked else self.rule.severity
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """Silence rules (glob on the id) for a server, a tool and/or a JSON path (globs).
+
+    A field left empty matches everything; ``Suppression(rule="pii.email", tool="send_*")``
+    keeps email findings out of the send tools.
+    """
+
+    rule: str = "*"
+    server: str = "*"
+    tool: str = "*"
+    path: str = "*"
+
+    def matches(self, rule_id: str, *, server: str | None, tool: str | None, path: str) -> bool:
+        return (
+            fnmatch.fnmatchcase(rule_id, self.rule)
+            and (self.server == "*" or fnmatch.fnmatchcase(server or "", self.server))
+            and (self.tool == "*" or fnmatch.fnmatchcase(tool or "", self.tool))
+            and (self.path == "*" or fnmatch.fnmatchcase(path, self.path))
+        )
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> Suppression:
+        unknown = set(data) - {"rule", "server", "tool", "path"}
+        if unknown:
+            raise PackError(f"suppression has unknown keys {sorted(unknown)}; use rule, server, tool, path")
+        return cls(**{k: str(v) for k, v in data.items()})
+
+
+# --- loading packs ---------------------------------------------------------------------
+
+
+def builtin_pack_paths() -> list[Path]:
+    root = resources.files("mcpwall.detect") / "packs"
+    return sorted(Path(str(p)) for p in root.iterdir() if str(p).endswith((".yaml", ".yml")))
+
+
+def _max_width(pattern: str, rule_id: str) -> int:
+    """Longest possible match, from the stdlib parser; refuses unbounded quantifiers."""
+    sre_parse: Any = importlib.import_module("re._parser")
+    try:
+        _lo, hi = sre_parse.parse(pattern).getwidth()
+    except re.error as e:
+        raise PackError(f"rule {rule_id}: invalid pattern: {e}") from None
+    for m in re.finditer(r"\{(\d+)(?:,(\d*))?\}", pattern):
+        if int(m.group(2) or m.group(1)) > 1000:
+            raise PackError(f"rule {rule_id}: repetition {m.group(0)} exceeds 1000 (RE2's limit)")
+    if hi > MAX_MATCH_LEN:
+        raise PackError(
+            f"rule {rule_id}: a match can be {'unbounded' if hi > 10**9 else hi} characters long; "
+            f"bound every quantifier (e.g. {{1,64}} instead of + or *) to at most {MAX_MATCH_LEN} in total"
+        )
+    return int(hi)
+
+
+def _parse_checks(raw: Any, rule_id: str) -> tuple[tuple[str, Any], ...]:
+    out: list[tuple[str, Any]] = []
+    for item in raw or ():
+        if isinstance(item, str):
+            name, arg = item, None
+        elif isinstance(item, Mapping) and len(item) == 1:
+            name, arg = next(iter(item.items()))
+        else:
+            raise PackError(f"rule {rule_id}: each check is a name or a one-key mapping, not {item!r}")
+        if name not in validators.REGISTRY:
+            raise PackError(f"rule {rule_id}: unknown check {name!r}; known: {', '.join(sorted(validators.REGISTRY))}")
+        out.append((str(name), arg))
+    return tuple(out)
+
+
+def parse_rule(data: Mapping[str, Any], pack: str) -> Rule:
+    rid = str(data.get("id") or "")
+    if not rid:
+        raise PackError(f"pack {pack}: a rule has no id")
+    missing = [k for k in ("category", "severity", "pattern") if k not in data]
+    if missing:
+        raise PackError(f"pack {pack}: rule {rid} lacks {', '.join(missing)}")
+    known = {"id", "category", "severity", "pattern", "title", "remediation", "caseless", "dotall", "utf8",
+             "group", "checks", "masked", "roles", "keywords", "examples"}
+    unknown = set(data) - known
+    if unknown:
+        raise PackError(f"pack {pack}: rule {rid} has unknown keys {sorted(unknown)}")
+    category = str(data["category"])
+    if category not in CATEGORIES:
+        raise PackError(f"pack {pack}: rule {rid} has category {category!r}; use one of {sorted(CATEGORIES)}")
+    try:
+        severity = Severity.parse(data["severity"])
+    except ValueError as e:
+        raise PackError(f"pack {pack}: rule {rid}: {e}") from None
+    pattern = str(data["pattern"])
+    roles = data.get("roles")
+    if roles is not None:
+        roles = frozenset(str(r) for r in roles)
+        if not roles <= ROLES:
+            raise PackError(f"pack {pack}: rule {rid} has roles {sorted(roles - ROLES)}; use {sorted(ROLES)}")
+    masked = str(data.get("masked", "reject"))
+    if masked not in {"low", "reject"}:
+        raise PackError(f"pack {pack}: rule {rid}: masked must be low or reject")
+    group = data.get("group")
+    if group is not None and f"(?P<{group}>" not in pattern:
+        raise PackError(f"pack {pack}: rule {rid}: pattern has no group named {group!r}")
+    return Rule(
+        id=rid,
+        category=category,
+        severity=severity,
+        pattern=pattern,
+        title=str(data.get("title", "")),
+        remediation=str(data.get("remediation", "")),
+        caseless=bool(data.get("caseless", False)),
+        dotall=bool(data.get("dotall", False)),
+        utf8=bool(data.get("utf8", False)) or not pattern.isascii(),
+        group=str(group) if group is not None else None,
+        checks=_parse_checks(data.get("checks"), rid),
+        masked=masked,
+        roles=roles,
+        keywords=tuple(str(k).lower() for k in data.get("keywords") or ()),
+        pack=pack,
+        max_len=_max_width(pattern, rid),
+    )
+
+
+def load_pack(path: Path) -> list[Rule]:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise PackError(f"cannot read rule pack {path}: {e}") from None
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("rules"), list):
+        raise PackError(f"rule pack {path}: expected a mapping with a 'rules' list")
+    name = str(doc.get("pack") or path.stem)
+    defaults = doc.get("defaults") or {}
+    base_checks = list(doc.get("base_checks") or ())
+    rules = []
+    for r in doc["rules"]:
+        if not isinstance(r, Mapping):
+            raise PackError(f"rule pack {path}: each rule is a mapping, not {r!r}")
+        merged = {**defaults, **r}
+        if base_checks and not r.get("no_base_checks"):
+            merged["checks"] = [*base_checks, *(r.get("checks") or ())]
+        merged.pop("no_base_checks", None)
+        rules.append(parse_rule(merged, name))
+    return rules
+
+
+# --- caching ---------------------------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    """Per-user cache directory (``MCPWALL_CACHE_DIR`` overrides)."""
+    env = os.environ.get("MCPWALL_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA")
+        return (Path(base) if base else Path.home() / "AppData" / "Local") / "mcpwall" / "cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "mcpwall"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "mcpwall"
+
+
+def _hs_flags(rule: Rule) -> int:
+    assert _hs is not None
+    flags = 0
+    if rule.caseless:
+        flags |= _hs.HS_FLAG_CASELESS
+    if rule.dotall:
+        flags |= _hs.HS_FLAG_DOTALL
+    if rule.utf8:
+        flags |= _hs.HS_FLAG_UTF8 | _hs.HS_FLAG_UCP
+    return flags
+
+
+# --- the engine ------------------------------------------------------------------------
+
+
+@dataclass
+class Stats:
+    """Work counters, for tests that assert linear work and for benchmarks."""
+
+    bytes_scanned: int = 0
+    candidates: int = 0
+    window_chars: int = 0
+    confirmed: int = 0
+
+    def reset(self) -> None:
+        self.bytes_scanned = self.candidates = self.window_chars = self.confirmed = 0
+
+
+def _on_match(rule_index: int, _from: int, to: int, _flags: int, hits: list[tuple[int, int]]) -> None:
+    hits.append((rule_index, to))
+
+
+@dataclass
+class Engine:
+    """All rules, compiled once. Build with :meth:`from_packs`; then call :meth:`scan_many`."""
+
+    rules: list[Rule]
+    backend: str = "auto"
+    cache: Path | None = None
+    max_per_rule: int = DEFAULT_MAX_PER_RULE
+    suppressions: list[Suppression] = field(default_factory=list)
+    stats: Stats = field(default_factory=Stats)
+    compile_seconds: float = 0.0
+    cache_hit: bool = False
+
+    def __post_init__(self) -> None:
+        ids = [r.id for r in self.rules]
+        dupes = {i for i in ids if ids.count(i) > 1}
+        if dupes:
+            raise PackError(f"rule ids defined twice: {sorted(dupes)}")
+        self._local = threading.local()
+        self._regex: list[Any] = [self._compile_confirm(r) for r in self.rules]
+        self._group_index: list[int] = [
+            (self._regex[i].groupindex[r.group] if r.group else 0) for i, r in enumerate(self.rules)
+        ]
+        self._db: Any = None
+        want = self.backend
+        if want in ("auto", "hyperscan") and _hs is not None and self.rules:
+            try:
+                self._db = self._load_database()
+                self.backend = "hyperscan"
+            except Exception as e:
+                if want == "hyperscan":
+                    raise
+                log.warning("hyperscan unavailable (%s); matching rule by rule", e)
+        if self._db is None:
+            self.backend = "re2" if _re2 is not None else "re"
+
+    # -- construction --
+
+    @classmethod
+    def from_packs(
+        cls,
+        paths: Iterable[str | Path] = (),
+        *,
+        builtin: bool = True,
+        disabled: Iterable[str] = (),
+        suppress: Iterable[Suppression | Mapping[str, Any]] = (),
+        backend: str = "auto",
+        cache: Path | bool | None = True,
+        max_per_rule: int = DEFAULT_MAX_PER_RULE,
+        categories: Iterable[str] | None = None,
+    ) -> Engine:
+        """Load the built-in packs (unless ``builtin=False``) and the packs at ``paths``
+        (files or directories of ``*.yaml``), drop rules whose id matches a glob in
+        ``disabled`` or whose category is not in ``categories``, and compile.
+
+        ``cache=True`` uses :func:`cache_dir`; a path uses that directory; ``False``/``None``
+        compiles every time.
+        """
+        files = builtin_pack_paths() if builtin else []
+        for p in paths:
+            p = Path(p).expanduser()
+            if p.is_dir():
+                files.extend(sorted([*p.glob("*.yaml"), *p.glob("*.yml")]))
+            elif p.exists():
+                files.append(p)
+            else:
+                raise PackError(f"rule pack {p} does not exist")
+        rules: list[Rule] = []
+        for f in files:
+            rules.extend(load_pack(f))
+        # A later pack may redefine a built-in rule: the user's version wins.
+        by_id: dict[str, Rule] = {}
+        for r in rules:
+            by_id[r.id] = r
+        off = list(disabled)
+        cats = set(categories) if categories is not None else None
+        kept = [
+            r
+            for r in by_id.values()
+            if not any(fnmatch.fnmatchcase(r.id, d) for d in off) and (cats is None or r.category in cats)
+        ]
+        sup = [s if isinstance(s, Suppression) else Suppression.parse(s) for s in suppress]
+        cache_path = cache_dir() if cache is True else (cache or None)
+        return cls(kept, backend=backend, cache=cache_path, max_per_rule=max_per_rule, suppressions=sup)
+
+    def _compile_confirm(self, rule: Rule) -> Any:
+        src = rule.re2_source()
+        if _re2 is not None:
+            opts = _re2.Options()
+            opts.log_errors = False
+            try:
+                return _re2.compile(src, opts)
+            except Exception as e:
+                raise PackError(f"rule {rule.id}: RE2 rejects the pattern: {e}") from None
+        return re.compile(src, re.ASCII if not rule.utf8 else 0)
+
+    def _load_database(self) -> Any:
+        import time
+
+        assert _hs is not None
+        exprs = [r.hs_source() for r in self.rules]
+        flags = [_hs_flags(r) for r in self.rules]
+        version = getattr(_hs, "__version__", "?")
+        key = hashlib.sha256(
+            json.dumps([version, sys.platform, [e.decode() for e in exprs], flags]).encode()
+        ).hexdigest()[:32]
+        path = self.cache / f"hs-{key}.db" if self.cache else None
+        t0 = time.perf_counter()
+        if path is not None and path.exists():
+            try:
+                db = _hs.loadb(path.read_bytes(), _hs.HS_MODE_BLOCK)
+                db.scratch = _hs.Scratch(db)
+                self.compile_seconds = time.perf_counter() - t0
+                self.cache_hit = True
+                return db
+            except Exception as e:  # stale or corrupt: recompile
+                log.info("ignoring cached pattern database %s: %s", path, e)
+        db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+        try:
+            db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=flags)
+        except Exception:
+            # Find the culprit so the message names the rule.
+            for r, expr, f in zip(self.rules, exprs, flags, strict=True):
+                probe = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+                try:
+                    probe.compile(expressions=[expr], ids=[0], flags=[f])
+                except Exception as err:
+                    raise PackError(f"rule {r.id}: Hyperscan rejects the pattern: {err}") from None
+            raise
+        self.compile_seconds = time.perf_counter() - t0
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_bytes(_hs.dumpb(db))
+                os.replace(tmp, path)
+            except OSError as e:
+                log.info("cannot cache the pattern database in %s: %s", path.parent, e)
+        return db
+
+    def _scratch(self) -> Any:
+        s = getattr(self._local, "scratch", None)
+        if s is None:
+            s = self._db.scratch.clone()
+            self._local.scratch = s
+        return s
+
+    # -- queries --
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def is_suppressed(self, rule_id: str, *, server: str | None = None, tool: str | None = None, path: str = "$") -> bool:
+        return any(s.matches(rule_id, server=server, tool=tool, path=path) for s in self.suppressions)
+
+    # -- scanning --
+
+    def scan(self, text: str, role: str | None = None) -> list[Match]:
+        return self.scan_many([text], [role])[0]
+
+    def scan_many(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> list[list[Match]]:
+        """Scan the texts of one message; findings per text, each list in text order.
+
+        The per-rule cap applies to the whole call (one message).
+        """
+        if roles is None:
+            roles = [None] * len(texts)
+        out: list[list[Match]] = [[] for _ in texts]
+        if not texts or not self.rules:
+            return out
+        counts: dict[int, int] = {}
+        if self._db is not None:
+            self._scan_hyperscan(texts, roles, out, counts)
+        else:
+            self._scan_fallback(texts, roles, out, counts)
+        for lst in out:
+            lst.sort(key=lambda m: (m.start, m.end, m.rule.id))
+        return out
+
+    def _scan_hyperscan(
+        self,
+        texts: Sequence[str],
+        roles: Sequence[str | None],
+        out: list[list[Match]],
+        counts: dict[int, int],
+    ) -> None:
+        encoded = [t.encode("utf-8", "replace") for t in texts]
+        buf = SEPARATOR.join(encoded)
+        hits: list[tuple[int, int]] = []
+        self.stats.bytes_scanned += len(buf)
+        self._db.scan(buf, match_event_handler=_on_match, context=hits, scratch=self._scratch())
+        if not hits:
+            return
+        self.stats.candidates += len(hits)
+        starts: list[int] = []
+        pos = 0
+        for b in encoded:
+            starts.append(pos)
+            pos += len(b) + len(SEPARATOR)
+        # (text index, rule index) -> byte ends within that text
+        grouped: dict[tuple[int, int], list[int]] = {}
+        import bisect
+
+        for rule_index, end in hits:
+            k = bisect.bisect_right(starts, end) - 1
+            local = end - starts[k]
+            if local > len(encoded[k]):
+                local = len(encoded[k])  # a terminator matched the separator
+            grouped.setdefault((k, rule_index), []).append(local)
+        for (k, ri), ends in sorted(grouped.items()):
+            rule = self.rules[ri]
+            role = roles[k]
+            if rule.roles is not None and role is not None and role not in rule.roles:
+                continue
+            text = texts[k]
+            raw = encoded[k]
+            if len(raw) != len(text):
+                char_ends = sorted({len(raw[:e].decode("utf-8", "ignore")) for e in ends})
+            else:
+                char_ends = sorted(set(ends))
+            self._confirm_windows(ri, text, k, char_ends, out, counts)
+
+    def _confirm_windows(
+        self,
+        ri: int,
+        text: str,
+        k: int,
+        ends: list[int],
+        out: list[list[Match]],
+        counts: dict[int, int],
+    ) -> None:
+        rule = self.rules[ri]
+        width = rule.max_len
+        regions: list[list[int]] = []
+        for e in ends:
+            s = max(0, e - width)
+            if regions and s <= regions[-1][1]:
+                regions[-1][1] = e
+            else:
+                regions.append([s, e])
+        seen: set[tuple[int, int]] = set()
+        rx = self._regex[ri]
+        for s, e in regions:
+            self.stats.window_chars += e - s
+            for m in rx.finditer(text, s, e):
+                if m.end() == m.start():
+                    continue
+                if not self._accept(ri, text, k, m, out, counts, seen):
+                    return
+
+    def _accept(
+        self,
+        ri: int,
+        text: str,
+        k: int,
+        m: Any,
+        out: list[list[Match]],
+        counts: dict[int, int],
+        seen: set[tuple[int, int]],
+    ) -> bool:
+        """Validate one regex match; False once the rule's cap for the message is reached."""
+        rule = self.rules[ri]
+        gi = self._group_index[ri]
+        start, end = (m.start(gi), m.end(gi)) if gi else (m.start(), m.end())
+        if start < 0 or (start, end) in seen:
+            return True
+        seen.add((start, end))
+        value = text[start:end]
+        ctx = validators.Context(text, start, end)
+        masked = validators.is_masked(value)
+        if masked and rule.masked == "reject":
+            return True
+        for name, arg in rule.checks:
+            # A masked body has no entropy or checksum left to check; its shape and
+            # surroundings still must fit.
+            if masked and name in _SHAPE_CHECKS:
+                continue
+            if not validators.run(name, value, ctx, arg):
+                return True
+        n = counts.get(ri, 0)
+        if n >= self.max_per_rule:
+            return False
+        counts[ri] = n + 1
+        self.stats.confirmed += 1
+        out[k].append(Match(rule, start, end, value, masked))
+        return True
+
+    def _scan_fallback(
+        self,
+        texts: Sequence[str],
+        roles: Sequence[str | None],
+        out: list[list[Match]],
+        counts: dict[int, int],
+    ) -> None:
+        for k, text in enumerate(texts):
+            self.stats.bytes_scanned += len(text)
+            lower = text.lower() if any(r.keywords for r in self.rules) else text
+            for ri, rule in enumerate(self.rules):
+                if rule.roles is not None and roles[k] is not None and roles[k] not in rule.roles:
+                    continue
+                if rule.keywords and not any(kw in lower for kw in rule.keywords):
+                    continue
+                if counts.get(ri, 0) >= self.max_per_rule:
+                    continue
+                seen: set[tuple[int, int]] = set()
+                for m in self._regex[ri].finditer(text):
+                    if m.end() == m.start():
+                        continue
+                    self.stats.candidates += 1
+                    if not self._accept(ri, text, k, m, out, counts, seen):
+                        break
