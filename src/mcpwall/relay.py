@@ -280,9 +280,14 @@ class Relay:
     async def _reject(self, raw: bytes, direction: Direction, err: ProtocolError,
                       items: list[Any] | None = None) -> None:
         self._audit_raw(raw, None, direction, "invalid", str(err))
-        log.warning("refused a message from the %s: %s", _side(direction), err)
         if not self._expects_answer(raw, direction, err):
+            if direction is Direction.S2C and err.code == PARSE_ERROR:
+                text = raw[:300].decode("utf-8", "replace")
+                log.warning("server printed a line that is not JSON-RPC (not forwarded): %s", text)
+            else:
+                log.warning("dropped a reply from the %s: %s", _side(direction), err)
             return
+        log.warning("refused a message from the %s: %s", _side(direction), err)
         _, sender = self._peers(direction)
         if items:
             # Answer each request of a refused batch, so none of them hangs.
