@@ -1,0 +1,771 @@
+"""Prompt-injection and tool-poisoning detection.
+
+Text that reaches a model can try to steer it: override its instructions, give it a new
+persona, extract its system prompt, fake a conversation turn, hide instructions from the
+user, or (in tool descriptions) tell it to read secrets, stuff data into parameters or
+change how it uses *other* tools. This module looks for those moves as combinations of
+semantic slots rather than as exact phrases:
+
+- an imperative aimed at the model (clause-initial verb, "you must", "note to the AI")
+  combined with an object that matters (instructions and rules, the system prompt,
+  secrets and sensitive paths, safety checks, data sinks, other tools);
+- per-language lexicons fill the same slots (verb "ignore/forget" + object "previous
+  instructions"; "from now on" + "no restrictions"; "reveal" + "system prompt"...) for
+  English, Spanish, French, German, Italian, Portuguese, Dutch, Polish, Turkish, Russian,
+  Chinese, Japanese, Korean, Arabic and Hindi;
+- each signal has a weight; signals close to each other add up, and a finding is made when
+  a cluster reaches 1.0. Strong signals reach it alone, weak ones need company;
+- text that *talks about* injection (security docs, quoted examples, "attackers may write
+  ...") is discounted: a signal inside quotes or in a sentence with mention cues counts
+  only when it is itself imperative and unquoted.
+
+All patterns are RE2 (linear time); one ``re2.Set`` pass over each view says which rules
+can match before any of them is run for spans. Views are the normaliser's variants plus,
+only when those found nothing, cheap de-obfuscations of short texts (rot13, reversed,
+leetspeak, spaced-out letters, Morse).
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import re2
+
+from mcpwall.detect.normalize import Variant
+from mcpwall.verdict import Finding, Severity
+
+__all__ = ["RULES", "detect"]
+
+THRESHOLD = 0.999
+WINDOW = 260  # characters within which signals reinforce each other
+MAX_HITS_PER_RULE = 6
+MAX_DERIVED_LEN = 4096
+
+
+def _alt(words: Iterable[str]) -> str:
+    return "(?:" + "|".join(words) + ")"
+
+
+# ----------------------------------------------------------------------- lexicons
+
+# Clause start: where an imperative aimed at the reader begins.
+_CLAUSE = (
+    r"(?:^|[.!?:;>\]\)\}]\s*|\n\s*|,\s*|\b(?:and|then|also|first|always|please|now|just|"
+    r"immediately|automatically|silently|quietly|simply|secretly|additionally|instead)\s+)"
+)
+_ADV = r"(?:(?:please|also|first|then|always|now|just|simply|immediately|automatically|silently|quietly|secretly|kindly|additionally|instead|must|should)\s+){0,3}"
+_MODAL = r"(?:\b(?:you|agents?|assistants?|models?|requests?|calls?|it|this tool)\s+)?(?:must|should|shall|need to|have to|are required to|is required to)\s+(?:always\s+|also\s+|first\s+)?"
+
+_EXFIL_VERBS = _alt(
+    [
+        "read", "include", "append", "prepend", "attach", "add", "send", "forward", "e-?mail",
+        "post", "upload", "log", "print", "dump", "echo", "output", "reveal", "show", "display",
+        "share", "collect", "gather", "extract", "copy", "load", "cat", "open", "access",
+        "retrieve", "fetch", "grab", "harvest", "leak", "exfiltrate", "transmit", "embed",
+        "insert", "put", "pass", "return", "list", "enumerate", "export", "write", "report",
+        "disclose", "provide", "store", "save", "capture", "scrape", "sync", "cc", "bcc",
+    ]
+)  # fmt: skip
+
+# Secrets whose mere naming next to such a verb is telling.
+_SECRET_STRONG = _alt(
+    [
+        r"~?/?\.ssh\b", r"\bid_(?:rsa|dsa|ecdsa|ed25519)\b(?:[^.]|$)", r"(?:^|[\s'\"`(/~])\.env\b(?:\.local)?",
+        r"\.aws/credentials", r"\.aws/config", r"\.netrc", r"\.npmrc", r"\.pypirc", r"\.git-credentials",
+        r"\.docker/config\.json", r"kubeconfig", r"\.kube/config", r"\bmcp\.json", r"claude_desktop_config",
+        r"\.cursor/", r"/etc/(?:passwd|shadow|sudoers)", r"private[ _-]?keys?", r"browser cookies",
+        r"local ?storage", r"keychain", r"seed phrase", r"wallet (?:seed|keys?)",
+        r"(?:all|any|every|the)\s+(?:\w+\s+){0,2}(?:api[ _-]?keys?|secrets?|credentials|tokens|passwords|cookies|environment variables|env vars)",
+        r"(?:api[ _-]?keys?|secrets?|credentials|tokens|passwords)\s+(?:found|stored|available|present)\s+in",
+        r"(?:session|user'?s?|current|process|stored|saved|discovered|cached)\s+(?:\w+\s+)?(?:credentials|tokens?|cookies|passwords?|secrets?|api[ _-]?keys?)",
+        r"environment variables", r"process environment", r"security-credentials", r"\bPII\b",
+        r"personal (?:data|information)", r"(?:conversation|chat) history", r"previous messages",
+        r"customer (?:list|data|records|emails|database)", r"credit card numbers",
+    ]
+)  # fmt: skip
+_SECRET_WEAK = _alt(
+    [
+        r"api[ _-]?keys?", r"secrets?", r"credentials", r"tokens?", r"passwords?", r"cookies",
+        r"session", r"ssh keys?", r"access keys?", r"auth(?:entication)? headers?",
+    ]
+)  # fmt: skip
+# Where data would leave: the model's own output, the request, a parameter.
+_SINK = (
+    r"(?:in|into|to|inside|within|as)\s+(?:the\s+|your\s+|a\s+|an\s+|every\s+|each\s+)?"
+    r"(?:[\w-]+\s+){0,2}(?:response|reply|answer|output|request|retry|headers?|metadata|body|"
+    r"parameters?|arguments?|field|query string|url|payload|message|log|summary)"
+)
+
+# Objects that make an agent-directed imperative dangerous.
+_RISK = _alt(
+    [
+        r"\bsudo\b", r"\broot (?:access|privileges|shell)", r"chmod\s+(?:-R\s+)?[0-7]?77[0-7]?", r"elevated (?:permissions|privileges)",
+        r"169\.254\.169\.254", r"metadata\.google\.internal", r"\b(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(?::\d+)?",
+        r"\b(?:file|gopher|dict|ldap)://", r"<\s*script", r"\bon(?:error|load)\s*=", r"javascript:", r"document\.cookie",
+        r"\balert\(", r"union\s+select", r"\bor\s+1\s*=\s*1", r"drop\s+table", r"\.\./\.\./", r"backdoor",
+        r"reverse shell", r"/bin/(?:ba)?sh\s+-c", r"shell\s*=\s*true", r"\bsubprocess\b", r"host (?:network(?:ing)?|root)",
+        r"sandbox", r"\d+\s?(?:[kmg]b|bytes)\s+(?:\w+\s+){0,3}(?:string|pad|padding|buffer|payload|blob|file)",
+        r"\b\d{3,}\s+times", r"until (?:it )?succe", r"\bforever\b", r"infinite(?:ly| loop)", r"tool registry",
+        r"register (?:it|this|them)?\s*(?:as|under the name)", r"list_changed", r"notifications/", r"sampling/createmessage",
+        r"\bx-[a-z][\w-]+(?::| header)", r"cookie:\s*\w+=", r"\bstdout\b", r"the original (?:body|command|message|request|prompt)",
+        r"audit mailbox", r"@\S*(?:attacker|evil|exfil)", r"attacker[-.]", r"/etc/cron", r"/proc/self", r"cron\.d",
+        _SECRET_STRONG,
+    ]
+)  # fmt: skip
+
+_TOOL_NAME = r"[`'\"]?(?:[a-z][a-z0-9]*_[a-z0-9_]+|[a-z]+[A-Z][A-Za-z0-9]+)[`'\"]?"
+_EXTERNAL = (
+    r"(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://[^\s)\"'>]+|\bexternal(?:ly)?\b|third[- ]party|"
+    r"\bwebhook\b|\battacker\b|outside (?:the|this) (?:organi[sz]ation|company|system))"
+)
+_BULK_DATA = (
+    r"(?:(?:full|entire|whole|complete|all|every|raw)\s+(?:\w+\s+){0,2}(?:list|data|database|records?|"
+    r"history|conversation|emails?|contents?|files?|details|logs?|messages|orders?|customers?)|"
+    r"customer (?:list|data|records|emails|database)|(?:api keys?|credentials|passwords|secrets|tokens)|"
+    r"order data|user data|personal data|conversation|chat history|system prompt)"
+)
+
+# Mention cues: a sentence that talks *about* injection rather than performing it.
+_MENTION = re2.compile(
+    r"(?i)(?:prompt[- ]injection|injection attacks?|jailbreak(?:s|ing)?\b|\battackers?(?:\s|$)|adversar|"
+    r"malicious|for example|for instance|\be\.g\.|such as|(?:phrases?|strings?|patterns?|inputs?|payloads?|text|messages?)\s+(?:like|such)|"
+    r"known as|so-called|\bdetect|classif|red[- ]team|example of|\bwarn|beware|be careful|never trust|"
+    r"\bsanitiz|\bmitigat|defen[cs]|guardrail|threat model|\bvulnerab|\bexploit|researchers?|"
+    r"\bmay (?:try|attempt|contain|include)|\bcan (?:try|attempt)|\btries to\b|\battempts? to\b|"
+    r"\bcommon(?:ly)?\b|\btypical(?:ly)?\b|\bsuch text\b|\bblocklist|\bdeny ?list)"
+)
+_QUOTES = "\"'`\u201c\u201d\u2018\u2019\u00ab\u00bb\u300c\u300d"
+
+
+# ------------------------------------------------------------- multilingual slots
+
+
+@dataclass(frozen=True, slots=True)
+class _Lang:
+    """The same semantic slots filled for one language.
+
+    ``override`` pairs an imperative "ignore/forget/disregard" with an object "previous
+    instructions/rules"; ``object_first`` says the object usually precedes the verb (SOV
+    languages). ``jailbreak`` is "no restrictions/unrestricted"; ``now`` is "from now on";
+    ``reveal`` + ``sysprompt`` ask for the hidden prompt; ``dont_apply`` claims the rules
+    do not apply; ``conceal`` hides the action from the user; ``output`` targets the
+    model's own reply; ``system_label`` is a forged system notice.
+    """
+
+    code: str
+    verbs: str
+    objects: str
+    jailbreak: str
+    now: str
+    reveal: str
+    sysprompt: str
+    dont_apply: str
+    conceal: str
+    output: str
+    system_label: str
+    object_first: bool = False
+    gap: int = 60
+
+
+LANGS: tuple[_Lang, ...] = (
+    _Lang(
+        "en",
+        verbs=r"\b(?:ignore|disregard|forget|override|bypass|discard|drop|abandon|neglect|set aside|throw out|skip|cancel|nullify|overrule|do not follow|don't follow|stop following|no longer follow)\b",
+        objects=r"\b(?:instructions?|rules|guidelines|directives?|prompts?|guardrails|programming|constraints|restrictions|(?:content |usage |safety )?polic(?:y|ies)|safeguards|system messages?|developer messages?|orders|commands given|everything (?:above|before|prior|you were told|we discussed|said)|all (?:of )?the above|the above|what you were told)\b",
+        jailbreak=r"\b(?:no|without(?: any)?|free (?:of|from)|zero) (?:content |safety |ethical |moral )?(?:restrictions?|limits?|limitations|filters?|rules|censorship|guidelines|boundaries|content polic(?:y|ies)|safety (?:rules|guidelines))\b|\b(?:unrestricted|uncensored|unfiltered|jailbroken|unbound|unlimited) (?:mode|model|assistant|ai|version|response|answers?|access)\b|\b(?:developer|god|dan|jailbreak|unrestricted|evil|debug|maintenance|sudo|admin) mode\b|\bdo anything now\b|\byou are (?:now )?dan\b",
+        now=r"\b(?:from now on|from this point (?:on|forward)|going forward|henceforth|for the rest of (?:this|the) (?:conversation|session|task)|you are now|you're now|you now|you will now|starting now)\b",
+        reveal=r"\b(?:reveal|print|show|output|repeat|display|dump|leak|recite|disclose|expose|tell me|give me|write out|spell out|summari[sz]e|copy|paste|return|list|what (?:is|are|was|were))\b",
+        sysprompt=r"\b(?:(?:your |the )?(?:system|initial|original|hidden|secret|internal|developer|operating|pre-?)\s?(?:prompt|instructions|message|directives|rules|configuration)|instructions you were given|(?:words|text|everything|content) (?:above|before this)|context window|your (?:full |exact |complete |hidden )?(?:prompt|instructions|guidelines|rules) (?:verbatim|word for word|exactly)|verbatim)\b",
+        dont_apply=r"\b(?:(?:rules|guidelines|restrictions|polic(?:y|ies)|filters|limits|safety \w+) (?:do not|don't|does not|doesn't|no longer|never|won't) (?:apply|matter|exist|bind)|(?:were|are|was|is) not (?:meant|intended|designed) for (?:this|these|me|us)|exempt from (?:the |all |any |your |usual |normal )*(?:restrictions|rules|guidelines|polic(?:y|ies)|safety|filters|limits))\b",
+        conceal=r"\b(?:(?:do not|don't|never|without) (?:tell|telling|mention|mentioning|inform|informing|notify|notifying|alert|alerting|reveal|revealing|show|showing|disclose|disclosing|let|letting|warn|warning) (?:this |it |anything |that )?(?:to )?(?:the |your )?(?:user|human|operator)|(?:the )?(?:user|human) (?:must|should|does|need|will) (?:not|never) (?:know|see|notice|be told|find out)|(?:keep|hide) (?:this|it|that|these instructions)? ?(?:secret|hidden|confidential|private)? ?from (?:the )?(?:user|human)|without (?:the )?(?:user'?s? )?(?:knowledge|noticing|knowing|seeing)|invisible to the user|(?:do not|don't) (?:mention|reveal|disclose) (?:these|this|that) (?:instructions?|note|step)|between (?:you and me|us))\b",
+        output=r"\b(?:(?:to|in|into|at the end of|on) (?:your|every|each|all|any|all future|every future|my) (?:future )?(?:reply|replies|response|responses|answer|answers|summary|summaries|review|output|report|reports|message)|(?:every|each|all|any) (?:future )?(?:reply|replies|summary|summaries|report|response) you (?:generate|produce|write|give))\b",
+        system_label=r"(?:(?i:\[(?:system|admin|developer|assistant|sys)[^\]\n]{0,20}\])|\b(?:SYSTEM|ADMIN|DEVELOPER|ROOT)(?: (?:NOTE|NOTICE|UPDATE|MESSAGE|OVERRIDE|PROMPT|INSTRUCTION|ALERT|COMMAND))?:|\bIMPORTANT(?: SYSTEM)?(?: UPDATE| NOTE| NOTICE)?:|\bOVERRIDE:|\bGLOBAL RULE:|\bDEFAULT BEHAVIOU?R:|\bSILENT:|\bBREACH ALERT:|\bURGENT:|\bATTENTION:)",
+    ),
+    _Lang(
+        "es",
+        verbs=r"(?:ignora|ignore|ignorad|ignoren|olvida|olvide|olvidad|olviden|descarta|descarte|omite|omita|haz caso omiso de|pasa por alto|no sigas)",
+        objects=r"(?:instrucciones|reglas|directrices|indicaciones|normas|restricciones|todo lo anterior|todo lo que te dijeron)",
+        jailbreak=r"(?:sin (?:ninguna |ningún |ningun )?(?:restricciones|restricción|filtros?|límites|limites|reglas|censura)|modo (?:desarrollador|dios|sin restricciones)|sin l[ií]mites)",
+        now=r"(?:a partir de ahora|desde ahora|de ahora en adelante|ahora eres|ahora estás|ahora estas)",
+        reveal=r"(?:revela|revele|muestra|muestre|mu[ée]strame|dime|d[ií]game|imprime|repite|escribe|comparte|ens[ée]ñame)",
+        sysprompt=r"(?:(?:prompt|mensaje|instrucciones|indicaciones) (?:del|de) sistema|instrucciones (?:iniciales|originales|ocultas)|palabra por palabra)",
+        dont_apply=r"(?:(?:reglas|normas|directrices|restricciones)[^.]{0,40}no (?:aplican|se aplican|valen|cuentan)|exento de (?:las )?(?:reglas|restricciones))",
+        conceal=r"(?:no (?:le )?(?:digas|menciones|informes|cuentes|avises) (?:nada |esto )?al usuario|sin (?:decirle|informar|avisar) al usuario)",
+        output=r"(?:al final de (?:cualquier|cada|toda|tu) respuesta|en (?:cada|cualquier|tu) respuesta)",
+        system_label=r"(?:NOTA DEL SISTEMA|AVISO DEL SISTEMA|SISTEMA:)",
+    ),
+    _Lang(
+        "fr",
+        verbs=r"(?:ignore|ignorez|ignorer|oublie|oubliez|ne tiens pas compte|ne tenez pas compte|fais abstraction|faites abstraction|n'applique plus|ne suis plus|ne suivez plus)",
+        objects=r"(?:instructions|consignes|r[èe]gles|directives|indications|restrictions|tout ce qui pr[ée]c[èe]de|tout ce qu'on t'a dit)",
+        jailbreak=r"(?:sans (?:aucune )?(?:restrictions?|filtres?|limites?|r[èe]gles|censure)|mode (?:d[ée]veloppeur|dieu|sans restriction))",
+        now=r"(?:d[ée]sormais|dor[ée]navant|[àa] partir de maintenant|tu es maintenant|vous [êe]tes maintenant|vous [êe]tes d[ée]sormais)",
+        reveal=r"(?:r[ée]v[èe]le|r[ée]v[ée]lez|montre|montrez|affiche|affichez|r[ée]p[èe]te|r[ée]p[ée]tez|donne-moi|dis-moi|divulgue|[ée]cris)",
+        sysprompt=r"(?:(?:prompt|invite|instructions|message|consignes)(?: du| de)? syst[èe]me|instructions (?:initiales|cach[ée]es)|mot pour mot)",
+        dont_apply=r"(?:(?:r[èe]gles|consignes|restrictions)[^.]{0,40}ne s'appliquent (?:pas|plus)|exempt[ée]? des? (?:r[èe]gles|restrictions))",
+        conceal=r"(?:ne (?:le )?(?:dis|dites) (?:rien|pas) [àa] l'utilisateur|sans (?:le dire|pr[ée]venir|informer) (?:[àa] )?l'utilisateur|n'en parle pas [àa] l'utilisateur)",
+        output=r"(?:[àa] la fin de (?:toute|chaque|ta|votre) r[ée]ponse|dans (?:chaque|toute|ta|votre) r[ée]ponse)",
+        system_label=r"(?:NOTE SYST[ÈE]ME|Note syst[èe]me\s?:|AVIS SYST[ÈE]ME|SYST[ÈE]ME\s?:)",
+    ),
+    _Lang(
+        "de",
+        verbs=r"(?:ignoriere|ignorieren sie|ignoriert|vergiss|vergessen sie|verwirf|missachte|missachten sie|übergehe|befolge nicht mehr|setze [^.]{0,20} außer kraft)",
+        objects=r"(?:anweisungen|anweisung|regeln|richtlinien|vorgaben|instruktionen|befehle|einschränkungen|systemanweisungen|alles (?:vorherige|bisherige|oben))",
+        jailbreak=r"(?:ohne (?:jegliche |irgendwelche )?(?:einschränkungen|regeln|filter|grenzen|zensur|beschränkungen)|uneingeschränkt|keine (?:regeln|einschränkungen|richtlinien|filter|grenzen)(?: mehr)?|entwicklermodus)",
+        now=r"(?:ab (?:jetzt|sofort)|von nun an|du bist (?:jetzt|nun)|ab heute)",
+        reveal=r"(?:verrate|zeige|zeig|gib [^.]{0,30} aus|wiederhole|nenne|offenbare|enthülle|schreibe|teile)",
+        sysprompt=r"(?:system-?(?:prompt|anweisungen|nachricht|vorgaben)|systemanweisung|ursprünglichen anweisungen|wortwörtlich|wort für wort)",
+        dont_apply=r"(?:(?:regeln|richtlinien|einschränkungen|sicherheitsrichtlinien)[^.]{0,50}(?:nicht|nicht mehr) gelten|(?:gelten|greifen) (?:hier )?nicht)",
+        conceal=r"(?:(?:sag|sage|erzähl|verrate) (?:es |das )?(?:dem )?(?:benutzer|nutzer|anwender)(?:in)? nicht|ohne (?:den|dem) (?:benutzer|nutzer) (?:zu informieren|bescheid))",
+        output=r"(?:am ende (?:jeder|deiner|ihrer) antwort|in (?:jeder|deiner|ihrer) antwort)",
+        system_label=r"(?:SYSTEMHINWEIS|SYSTEMNACHRICHT|SYSTEM-HINWEIS)",
+    ),
+    _Lang(
+        "it",
+        verbs=r"(?:ignora|ignorate|ignori|dimentica|dimenticate|dimentichi|trascura|non tenere conto|non seguire pi[uù])",
+        objects=r"(?:istruzioni|regole|direttive|linee guida|indicazioni|restrizioni|tutto quanto sopra)",
+        jailbreak=r"(?:senza (?:alcuna )?(?:restrizioni|filtri|limiti|regole|censura)|modalit[àa] sviluppatore)",
+        now=r"(?:d'ora in poi|da ora in poi|da adesso|ora sei|adesso sei)",
+        reveal=r"(?:rivela|rivelami|mostra|mostrami|dimmi|ripeti|stampa|scrivi|condividi)",
+        sysprompt=r"(?:(?:prompt|istruzioni|messaggio) di sistema|istruzioni (?:iniziali|nascoste)|parola per parola)",
+        dont_apply=r"(?:(?:regole|linee guida|restrizioni)[^.]{0,50}non (?:valgono|si applicano|contano))",
+        conceal=r"(?:non dire (?:nulla |niente )?all'utente|senza (?:dirlo|informare) (?:a )?l'utente)",
+        output=r"(?:alla fine di (?:ogni|ciascuna|qualsiasi) risposta|in ogni risposta)",
+        system_label=r"(?:NOTA DI SISTEMA|AVVISO DI SISTEMA)",
+    ),
+    _Lang(
+        "pt",
+        verbs=r"(?:ignore|ignora|esque[çc]a|esque[çc]am|desconsidere|despreze|n[ãa]o siga mais)",
+        objects=r"(?:instru[çc][õo]es|regras|diretrizes|orienta[çc][õo]es|restri[çc][õo]es|tudo acima)",
+        jailbreak=r"(?:sem (?:nenhuma )?(?:restri[çc][õo]es|filtros?|limites|regras|censura)|modo desenvolvedor)",
+        now=r"(?:a partir de agora|de agora em diante|agora voc[êe] [ée])",
+        reveal=r"(?:revele|revela|mostre|mostra|diga|repita|imprima|escreva)",
+        sysprompt=r"(?:(?:prompt|instru[çc][õo]es|mensagem) do sistema|palavra por palavra)",
+        dont_apply=r"(?:(?:regras|diretrizes|restri[çc][õo]es)[^.]{0,50}n[ãa]o (?:se aplicam|valem))",
+        conceal=r"(?:n[ãa]o (?:diga|conte|mencione|informe) (?:nada )?ao usu[áa]rio)",
+        output=r"(?:ao final de (?:cada|qualquer|toda) resposta|em cada resposta)",
+        system_label=r"(?:NOTA DO SISTEMA|AVISO DO SISTEMA)",
+    ),
+    _Lang(
+        "nl",
+        verbs=r"(?:negeer|vergeet|ignoreer|volg niet langer)",
+        objects=r"(?:instructies|regels|richtlijnen|aanwijzingen|beperkingen)",
+        jailbreak=r"(?:zonder (?:enige )?(?:beperkingen|filters|regels|censuur|grenzen)|ontwikkelaarsmodus)",
+        now=r"(?:vanaf nu|je bent nu|u bent nu)",
+        reveal=r"(?:onthul|toon|laat [^.]{0,20} zien|herhaal|geef|print)",
+        sysprompt=r"(?:systeemprompt|systeeminstructies|systeembericht|woord voor woord)",
+        dont_apply=r"(?:(?:regels|richtlijnen)[^.]{0,40}(?:niet|niet meer) van toepassing)",
+        conceal=r"(?:vertel (?:het |dit )?(?:de |aan de )?gebruiker niet(?:s)?)",
+        output=r"(?:aan het einde van (?:elk|ieder) antwoord)",
+        system_label=r"(?:SYSTEEMMELDING|SYSTEEMBERICHT)",
+    ),
+    _Lang(
+        "pl",
+        verbs=r"(?:zignoruj|ignoruj|zapomnij|pomiń|nie stosuj się do)",
+        objects=r"(?:instrukcj\w*|polece\w*|zasad\w*|regu\w*|wytycz\w*|ogranicze\w*)",
+        jailbreak=r"(?:bez (?:żadnych )?(?:ograniczeń|filtrów|zasad|cenzury)|tryb (?:dewelopera|programisty))",
+        now=r"(?:od teraz|od tej chwili|teraz jesteś)",
+        reveal=r"(?:ujawnij|pokaż|wypisz|powtórz|podaj|wyświetl)",
+        sysprompt=r"(?:prompt systemowy|instrukcj\w* systemow\w*|komunikat systemowy|słowo w słowo)",
+        dont_apply=r"(?:(?:zasady|reguły)[^.]{0,40}nie obowiązują)",
+        conceal=r"(?:nie (?:mów|informuj) (?:o tym )?użytkownika|nie mów użytkownikowi)",
+        output=r"(?:na końcu (?:każdej|twojej) odpowiedzi)",
+        system_label=r"(?:KOMUNIKAT SYSTEMOWY|UWAGA SYSTEMOWA)",
+    ),
+    _Lang(
+        "tr",
+        verbs=r"(?:yok say|görmezden gel|unut|dikkate alma|uyma)",
+        objects=r"(?:talimat\w*|kural\w*|yönerge\w*|kısıtlama\w*|komut\w*)",
+        jailbreak=r"(?:kısıtlama(?:sız|lar olmadan)|sınırsız|filtresiz|kuralsız|geliştirici modu)",
+        now=r"(?:bundan sonra|artık sen|şu andan itibaren)",
+        reveal=r"(?:göster|açıkla|yaz|tekrarla|söyle|ifşa et)",
+        sysprompt=r"(?:sistem (?:istemi\w*|komutu\w*|talimat\w*|mesaj\w*)|kelimesi kelimesine)",
+        dont_apply=r"(?:kurallar[^.]{0,40}geçerli değil)",
+        conceal=r"(?:kullanıcıya (?:söyleme|bahsetme|bildirme))",
+        output=r"(?:her yanıtın sonuna|yanıtının sonuna)",
+        system_label=r"(?:SİSTEM NOTU|SİSTEM MESAJI)",
+        object_first=True,
+    ),
+    _Lang(
+        "ru",
+        verbs=r"(?:игнорируй|игнорируйте|проигнорируй|проигнорируйте|забудь|забудьте|не обращай внимания на|отбрось|пренебреги|не следуй)",
+        objects=r"(?:инструкци\w*|правил\w*|указани\w*|директив\w*|ограничени\w*|установк\w*|всё сказанное|все предыдущее)",
+        jailbreak=r"(?:без (?:каких-либо |всяких |любых )?(?:ограничений|фильтров|правил|цензуры)|нет (?:никаких )?(?:ограничений|правил)|режим разработчика)",
+        now=r"(?:с этого момента|отныне|теперь ты|начиная с этого момента)",
+        reveal=r"(?:покажи|покажите|раскрой|выведи|повтори|расскажи|напиши|сообщи|распечатай)",
+        sysprompt=r"(?:системн\w* (?:промпт\w*|подсказк\w*|инструкци\w*|сообщени\w*)|исходн\w* инструкци\w*|дословно|слово в слово)",
+        dont_apply=r"(?:(?:правила|ограничения)[^.]{0,40}не (?:действуют|применяются|распространяются))",
+        conceal=r"(?:не (?:говори|сообщай|рассказывай|упоминай) (?:об этом )?пользовател\w*)",
+        output=r"(?:в конце (?:каждого|любого|твоего) ответа|в каждом ответе)",
+        system_label=r"(?:СИСТЕМНОЕ (?:СООБЩЕНИЕ|УВЕДОМЛЕНИЕ)|СИСТЕМА:)",
+    ),
+    _Lang(
+        "zh",
+        verbs=r"(?:忽略|忽视|无视|不要理会|别管|忘记|忘掉|抛弃|放弃|跳过|不再遵守|不要遵守)",
+        objects=r"(?:指令|指示|规则|说明|提示词|限制|要求|设定|约束|规定)",
+        jailbreak=r"(?:没有(?:任何)?限制|不受(?:任何)?(?:限制|约束)|无限制|无任何限制|开发者模式|越狱模式|不受审查)",
+        now=r"(?:从现在开始|从现在起|现在你是|今后你)",
+        reveal=r"(?:显示|告诉我|输出|泄露|透露|重复|打印|展示|给我看|列出)",
+        sysprompt=r"(?:系统提示词?|系统指令|系统消息|初始指令|原始指令|隐藏指令|逐字)",
+        dont_apply=r"(?:规则[^。]{0,20}(?:不适用|不再适用))",
+        conceal=r"(?:不要告诉用户|不要让用户知道|对用户保密|别告诉用户)",
+        output=r"(?:在(?:每个|每次|你的)(?:回复|回答)(?:的)?(?:末尾|结尾|中))",
+        system_label=r"(?:系统通知|系统消息[:：]|系统提示[:：])",
+        gap=16,
+    ),
+    _Lang(
+        "ja",
+        verbs=r"(?:無視|忘れ|従わな|破棄)",
+        objects=r"(?:指示|命令|ルール|規則|制約|設定|プロンプト|ガイドライン)",
+        jailbreak=r"(?:制限(?:なし|のない|なく|を解除|を無視)|制約のない|開発者モード|脱獄モード|フィルターなし)",
+        now=r"(?:今から|これから(?:は)?あなたは|今後は|以降は)",
+        reveal=r"(?:表示|教え|見せ|出力|繰り返|明かし|開示)",
+        sysprompt=r"(?:システムプロンプト|システム指示|システムメッセージ|初期指示|元の指示|一字一句)",
+        dont_apply=r"(?:ルール[^。]{0,20}(?:適用されない|関係ない))",
+        conceal=r"(?:ユーザーに(?:は)?(?:言わ|伝え|知らせ|教え)ない)",
+        output=r"(?:(?:すべての|各|あなたの)(?:回答|返答|応答)の(?:最後|末尾))",
+        system_label=r"(?:システム通知|システムメッセージ[:：])",
+        object_first=True,
+        gap=16,
+    ),
+    _Lang(
+        "ko",
+        verbs=r"(?:무시|잊어|잊으|따르지 마|따르지 말)",
+        objects=r"(?:지시|지침|명령|규칙|제한|프롬프트|설정)",
+        jailbreak=r"(?:제한 없이|제한이 없는|제약 없이|제한 없는|개발자 모드|탈옥 모드|필터 없이)",
+        now=r"(?:지금부터|이제부터|앞으로 너는)",
+        reveal=r"(?:보여|알려|출력|공개|반복|말해)",
+        sysprompt=r"(?:시스템 프롬프트|시스템 지침|시스템 메시지|초기 지시|원래 지시|그대로)",
+        dont_apply=r"(?:규칙[^.]{0,20}(?:적용되지 않|해당되지 않))",
+        conceal=r"(?:사용자에게 (?:말하지|알리지|알려주지) ?(?:마|말|않))",
+        output=r"(?:모든 (?:답변|응답)의 (?:끝|마지막))",
+        system_label=r"(?:시스템 알림|시스템 메시지[:：])",
+        object_first=True,
+        gap=24,
+    ),
+    _Lang(
+        "ar",
+        verbs=r"(?:تجاهل|تجاهلي|انس|إنس|انسى|أهمل|اهمل|تخط|لا تتبع)",
+        objects=r"(?:التعليمات|الإرشادات|القواعد|الأوامر|التوجيهات|القيود|تعليمات)",
+        jailbreak=r"(?:(?:بدون|دون) (?:أي )?(?:قيود|حدود|فلاتر|قواعد|رقابة)|وضع المطور)",
+        now=r"(?:من الآن فصاعد|من الآن|أنت الآن)",
+        reveal=r"(?:اكشف|أظهر|اظهر|اعرض|أخبرني|اطبع|كرر|أعطني)",
+        sysprompt=r"(?:(?:موجه|تعليمات|رسالة|أوامر) النظام|التعليمات الأصلية|حرفيا)",
+        dont_apply=r"(?:القواعد[^.]{0,40}لا تنطبق)",
+        conceal=r"(?:لا تخبر المستخدم|دون (?:إخبار|علم) المستخدم)",
+        output=r"(?:في نهاية كل (?:رد|إجابة))",
+        system_label=r"(?:إشعار النظام|رسالة النظام:)",
+    ),
+    _Lang(
+        "hi",
+        verbs=r"(?:अनदेखा|नज़रअंदाज़|नजरअंदाज|भूल जाओ|भूल जाइए|भूल जाएं|भूल जाओ|मत मानो)",
+        objects=r"(?:निर्देश\w*|नियम\w*|दिशानिर्देश\w*|आदेश\w*|प्रतिबंध\w*)",
+        jailbreak=r"(?:बिना (?:किसी )?(?:प्रतिबंध|रोक|सीमा|नियम|फ़िल्टर)|कोई (?:प्रतिबंध|नियम|सीमा) नहीं|डेवलपर मोड)",
+        now=r"(?:अब से|आज से|अभी से तुम)",
+        reveal=r"(?:दिखाओ|दिखाएं|दिखाइए|बताओ|बताएं|बताइए|प्रकट|दोहराओ|लिखो)",
+        sysprompt=r"(?:सिस्टम (?:प्रॉम्प्ट|प्रोम्प्ट|निर्देश|संदेश)|मूल निर्देश|शब्दशः)",
+        dont_apply=r"(?:नियम[^.]{0,40}लागू नहीं)",
+        conceal=r"(?:उपयोगकर्ता को (?:मत|न) (?:बताएं|बताओ|बताना))",
+        output=r"(?:हर (?:जवाब|उत्तर) के अंत में)",
+        system_label=r"(?:सिस्टम सूचना|सिस्टम संदेश:)",
+        object_first=True,
+    ),
+)
+
+
+def _pair(lang: _Lang, first: str, second: str) -> str:
+    gap = lang.gap
+    sep = r"[^.!?。！？\n]"
+    if lang.object_first:
+        first, second = second, first
+    return f"{first}{sep}{{0,{gap}}}{second}"
+
+
+# --------------------------------------------------------------------------- rules
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One signal: a pattern, its weight toward the 1.0 threshold, and how to report it.
+
+    ``mention_ok`` rules are discounted when the sentence talks about injection or the
+    match is quoted; ``roles`` limits where a rule applies (None: everywhere).
+    """
+
+    name: str
+    weight: float
+    pattern: str
+    severity: Severity
+    message: str
+    mention_ok: bool = True
+    roles: frozenset[str] | None = None
+    case_sensitive: bool = False
+
+
+_DESC = frozenset({"tool_description"})
+_RESP_DESC = frozenset({"response", "tool_description"})
+
+
+def _rules() -> list[Rule]:
+    r: list[Rule] = []
+    H, M, C = Severity.HIGH, Severity.MEDIUM, Severity.CRITICAL
+    for lang in LANGS:
+        tag = lang.code
+        r += [
+            Rule(f"override.{tag}", 1.0, _pair(lang, lang.verbs, lang.objects), H, "tells the model to ignore its instructions"),
+            Rule(f"jailbreak.{tag}", 0.6, lang.jailbreak, M, "asks the model to drop its restrictions"),
+            Rule(f"now.{tag}", 0.45, lang.now, M, "redefines the model's behaviour from now on"),
+            Rule(f"extraction.{tag}", 1.0, _pair(lang, lang.reveal, lang.sysprompt), H, "asks for the system prompt or hidden instructions"),
+            Rule(f"rules_dont_apply.{tag}", 1.0, lang.dont_apply, H, "claims the model's rules do not apply"),
+            Rule(f"conceal.{tag}", 1.0, lang.conceal, H, "hides an action from the user"),
+            Rule(f"output_target.{tag}", 0.55, lang.output, M, "tells the model what to put in its own reply"),
+            Rule(f"system_label.{tag}", 0.5, lang.system_label, M, "forged system or authority notice", case_sensitive=tag == "en"),
+        ]
+    r += [
+        # ---- English-specific structure
+        Rule("jailbreak.persona", 1.0,
+             r"\b(?:you are now|you're now|act as|acting as|pretend (?:to be|you are|you're|that you are)|roleplay as|behave (?:as|like)|respond (?:as if|like)|answer (?:as if|like)|you will (?:now )?(?:be|act as)|switch to|enter|enable|activate)\b[^.!?\n]{0,80}\b(?:no (?:rules|restrictions|filters?|limits|content policy|guidelines|morals|ethics|boundaries)|unrestricted|uncensored|unfiltered|jailbroken|without (?:any )?(?:rules|restrictions|filters|limits|limitations|censorship)|dan\b|do anything now|developer mode|god mode|evil|amoral|no longer (?:bound|restricted))",
+             H, "persona or mode switch that removes the model's restrictions"),
+        Rule("jailbreak.mode_on", 1.0,
+             r"\b(?:developer|god|dan|jailbreak|unrestricted|maintenance|debug|admin|trusted|sudo|root) mode\b[^.!?\n]{0,20}\b(?:active|activated|enabled|on|engaged|with full access)\b|\b(?:enable|activate|enter|switch to) (?:developer|god|dan|jailbreak|unrestricted|debug|admin) mode\b|\bunconstrained agency\b",
+             H, "claims a privileged mode is active"),
+        Rule("jailbreak.no_longer", 1.0, r"\byou are no longer (?:a |an |the )?[\w -]{0,30}(?:assistant|bot|model|ai)\b|\byour (?:rules|guidelines|instructions|restrictions|polic(?:y|ies)) (?:have|has) (?:changed|been (?:updated|lifted|removed|revoked|replaced))",
+             H, "tells the model its identity or rules changed"),
+        Rule("new_instructions", 1.0,
+             r"\b(?:your|my|the) new (?:directive|instructions?|rules|task|objective|role|system prompt|purpose|orders|goal) (?:is|are|supersedes?|overrides?|replaces?)\b|\bsupersedes? (?:all |any )?(?:prior|previous|earlier|other|existing) (?:ones|instructions|rules|directives|prompts)|\byour (?:real|true|actual) (?:task|goal|purpose|instructions?|objective) (?:is|are)\b",
+             H, "replaces the model's instructions"),
+        Rule("new_instructions.label", 0.6, r"(?mi)^\W{0,4}(?:(?:new|updated|revised|additional) (?:instructions?|directives?|rules|system prompt)|neue anweisungen|nuevas instrucciones|nouvelles (?:instructions|consignes)|nuove istruzioni|novas instru[çc][õo]es|nieuwe instructies|nowe instrukcje|yeni talimatlar|новые инструкции|新的?指令|新しい指示|새로운 지시)\s*[:：]", M, "announces new instructions"),
+        Rule("you_modal", 0.45, r"\byou (?:must|should|shall|will|need to|have to|are required to|are instructed to|are hereby)\b(?:\s+(?:now|always|also|first|immediately))?", M, "second-person directive"),
+        Rule("ai_addressed", 0.6,
+             r"\b(?:(?:note|notice|message|instructions?|attention|important|reminder|memo) (?:to|for) (?:the |any |all |every )?(?:ai|llm|bot|assistant|model|agent|chatbot|language model|copilot|claude|gpt)s?\b|(?:if|when|while) you are an? (?:ai|llm|language model|assistant|ai assistant|agent|bot|large language model)\b|(?:ai|llm)s? (?:\w+ ){0,2}(?:reading|processing|reviewing|parsing|summari[sz]ing|integrating|analy[sz]ing|seeing) this\b|(?:to|for) any (?:ai|llm) (?:system|agent|assistant|model)s?\b|\bfor (?:ai|llm) (?:coding )?(?:agents?|assistants?)\b|\b(?:ai|llm) (?:coding )?agents? (?:\w+ ){0,3}should\b|important for the (?:assistant|ai|model|agent)|(?:assistant|model|agent|bot), (?:please |you must |now )|hereby instructed)",
+             M, "addresses the AI directly"),
+        Rule("temporal_agent", 0.5,
+             r"\bbefore (?:you )?(?:respond|reply|answer|continu|proceed|complet|summari[sz]|return)\w*\b|\b(?:on|at) the next (?:user )?(?:message|turn|request)\b|\bfor (?:all|every|each) (?:future|subsequent) (?:tasks?|turns?|repl\w+|responses?|conversations?|sessions?|summar\w+|reports?)\b|\bfor the (?:remainder|rest) of (?:the|this) (?:task|session|conversation)\b",
+             M, "ties a directive to the model's next replies"),
+        Rule("memory_persist", 1.0,
+             r"\b(?:save|store|write|add|commit|persist|keep|record|put) (?:this|the following|it|these|that)?\s*(?:note|instruction|rule|token|text)?\s*(?:to|in|into) (?:your )?(?:long[- ]term |persistent |permanent )?memory\b|\bremember (?:this |that )?(?:for|in|across) (?:all |every )?(?:future|subsequent|later|upcoming) (?:tasks?|turns?|sessions?|conversations?|replies|chats?)\b|\bpersists? across (?:turns|sessions|conversations|chats)\b|\b(?:in|to) every future (?:reply|response|answer|summary|report|message)\b",
+             H, "tries to persist instructions in the model's memory"),
+        Rule("decode_execute", 1.0,
+             r"\b(?:decode|decrypt|deobfuscate|translate|convert|unscramble|reverse|base64[- ]decode|unescape|read)\b[^.!?\n]{0,80}\b(?:and|then)\b[^.!?\n]{0,30}\b(?:do|follow|execute|run|obey|perform|carry out|act on|comply with)\b(?:[^.!?\n]{0,20}\b(?:it|what it says|instructions?|commands?|inside|says))?|\b(?:execute|run|follow|do|obey|apply)\b[^.!?\n]{0,20}\b(?:after|once you have|when) (?:decoding|decrypting|decoded|translating)|\bdo (?:exactly )?what it says\b|\(base64 decode first\)",
+             H, "asks the model to decode hidden content and obey it"),
+        Rule("fake_turn.template", 1.0,
+             r"<\|(?:im_start|im_end|system|user|assistant|endoftext|begin_of_text|start_header_id|end_header_id|eot_id)\|>|\[/?INST\]|<</?SYS>>|<\|?(?:system|assistant)\|?>",
+             C, "chat-template control tokens that fake a conversation turn", case_sensitive=True),
+        Rule("fake_turn.role_line", 1.0,
+             r"(?mi)^\W{0,6}(?:#{1,4}\s*)?(?:system|assistant|developer|ai|human|user)\s*(?:message|prompt|instruction)?\s*[:>]\s*[^\n]{0,80}\b(?:you|your|ignore|grant|reveal|new instruction|must|now|admin|sure|here is|here's|allowed|may now|unrestricted|authori[sz]ed|confidential|password)\b",
+             H, "line that impersonates a system or assistant turn"),
+        Rule("fake_turn.end_marker", 0.6,
+             r"(?i)(?:end of (?:user input|input|document|context|conversation|file|data|instructions)|begin (?:system|new) (?:prompt|instructions)|-{3,}\s*(?:system|admin)\b|={3,}\s*(?:system|admin)\b)",
+             M, "delimiter that pretends the data ended and instructions begin"),
+        Rule("fake_turn.reasoning", 0.6,
+             r"(?i)(?:<thinking>|<reasoning>|\b(?:reasoning|thinking|thoughts?|analysis|scratchpad)(?: trace| note)?\s*\((?:assistant|ai|model)\)|\bas (?:the|an) (?:assistant|ai)\b,? i(?:'ve| have| will|'ll)?\b|\bnote to self\b|\bi have (?:verified|determined|concluded|established) (?:this|that)\b)",
+             M, "forged reasoning or self-note of the model"),
+        Rule("hidden_markup", 1.0,
+             r"(?i)<\s*(?:important|system|instructions?|secret|hidden|admin|sys|assistant_?instructions|system-?reminder|context)\s*>|<!--[^>]{0,200}\b(?:ignore|instruction|assistant|ai|model|you must|do not|always)\b",
+             H, "hidden instruction markup"),
+        Rule("conceal.silent", 0.5, r"(?i)\b(?:silently|secretly|covertly|quietly|discreetly|without (?:any )?(?:notice|trace))\b|\bSILENT\b", M, "asks for covert action"),
+        Rule("no_confirm", 0.6,
+             r"(?i)\b(?:without (?:asking|confirmation|confirming|approval|user (?:approval|consent|confirmation)|permission|prompting)|(?:do not|don't|never) (?:ask|prompt|wait) (?:for |the user )?(?:for )?(?:confirmation|permission|approval|consent)|auto-?approve|skip (?:all |any |the )?(?:confirmation|approval)s?|proceed without asking|pre-?(?:authori[sz]ed|approved|granted)|has (?:already )?(?:granted|authori[sz]ed|approved) (?:permission|all|every))",
+             M, "removes user confirmation"),
+        Rule("safety_bypass", 1.0,
+             r"(?i)\b(?:skip|bypass|disable|turn off|deactivate|circumvent|ignore|suspend|override|remove)\b(?: all| any| the| every| your)?(?: \w+){0,2} (?:safety|security|sandbox(?:ing)?|rate limit(?:ing|s)?|authentication|verification|guardrails?|content filters?|safeguards?|protections?|audit(?:ing)?|logging|restrictions|confirmation dialogs?)\b|\b(?:safety|security) (?:protocols?|checks?|filters?|guardrails?|restrictions?|measures?) (?:are |have been |were )?(?:disabled|off|removed|lifted|suspended|handled (?:externally|elsewhere|upstream))|\bsecurity checks? (?:are|is) (?:handled|performed|done) (?:externally|elsewhere|upstream)|\b(?:grant|give|assign)\b(?: \w+){0,3} (?:elevated|admin|administrator|root|full|unrestricted|superuser) (?:permissions|privileges|access|rights)|\b(?:execute|run)\b[^.!?\n]{0,30}\b(?:with|using|under) (?:sudo|root|admin(?:istrator)?) (?:privileges|rights|access)|\bwithout sandbox(?:ing)?\b|\b(?:do not|don't|never) log\b|\btrusted mode\b",
+             H, "disables safety checks or escalates privileges"),
+        Rule("log_tamper", 1.0, r"(?i)\b(?:drop|delete|remove|hide|erase|clear|suppress|omit|strip)\b[^.!?\n]{0,40}\b(?:from|in) (?:the )?(?:logs?|audit(?: trail| log)?)\b", H, "tampers with logs"),
+        Rule("secret_access", 1.0,
+             f"(?i)(?:{_CLAUSE}{_ADV}|{_MODAL}){_EXFIL_VERBS}\\b(?:[^.!?\\n]|\\.\\S){{0,80}}?{_SECRET_STRONG}",
+             H, "directs the model to read or disclose secrets or sensitive files"),
+        Rule("secret_sink", 0.6,
+             f"(?i)(?:{_CLAUSE}{_ADV}|{_MODAL}){_EXFIL_VERBS}\\b(?:[^.!?\\n]|\\.\\S){{0,60}}\\b{_SECRET_WEAK}\\b[^.!?\\n]{{0,60}}{_SINK}",
+             M, "directs the model to put credentials into a request or reply"),
+        Rule("exfil_send", 1.0,
+             f"(?i){_CLAUSE}{_ADV}(?:send|forward|e-?mail|mail|post|upload|transmit|leak|exfiltrate|share|copy|submit|cc|bcc|report)\\b[^.!?\\n]{{0,80}}{_BULK_DATA}(?:\\bto\\b[^.!?\\n]{{0,40}}{_EXTERNAL}|\\bexternally\\b|\\boutside\\b)",
+             H, "directs the model to send data to an outside address"),
+        Rule("exfil_send.weak", 0.6,
+             f"(?i){_CLAUSE}{_ADV}(?:send|forward|e-?mail|mail|post|upload|transmit|share|copy|submit|cc|bcc)\\b[^.!?\\n]{{0,80}}\\bto\\b[^.!?\\n]{{0,40}}{_EXTERNAL}",
+             M, "directs the model to send something to an address"),
+        Rule("always_cc", 1.0, r"(?i)\b(?:always|automatically|also|silently)\s+(?:cc|bcc|copy|forward to|send a copy to)\b[^.!?\n]{0,40}[\w.+-]+@[\w-]+\.[\w.]+", H, "adds a hidden recipient"),
+        Rule("tool_call", 0.5,
+             f"(?:{_CLAUSE}{_ADV}|{_MODAL})(?i:call|invoke|use|run|execute|trigger)\\s+(?:the\\s+)?{_TOOL_NAME}(?:\\s+tool)?\\b",
+             M, "directs the model to call a tool", roles=_RESP_DESC, case_sensitive=True),
+        Rule("tool_call.target", 1.0,
+             f"(?i)(?:{_CLAUSE}{_ADV}|{_MODAL})(?:call|invoke|use|run|execute|trigger)\\s+(?:the\\s+)?{_TOOL_NAME}(?:\\s+tool)?\\b[^!?\\n]{{0,80}}(?:{_EXTERNAL}|\\s(?:on|with path) [./~][\\w./-]+|before (?:you )?(?:respond|reply|answer|continu|proceed))",
+             M, "directs the model to call a tool on a target", roles=_RESP_DESC),
+        Rule("param_stuffing", 1.0,
+             r"(?i)\b(?:pass|put|include|insert|place|add|provide|send|supply|set|fill|embed|copy|attach)\b[^.!?\n]{0,20}\b(?:the )?(?:full |entire |complete |whole |raw )?(?:content|contents|text|body|output|value|result|history|transcript|messages?)\b[^.!?\n]{0,80}\b(?:as|in|into|to|inside|within) (?:the |a |an )?[`'\"]?\w+[`'\"]? (?:argument|parameter|param|field|property|input)\b|\b(?:conversation|chat) (?:history|log|transcript)\b[^.!?\n]{0,60}\b(?:argument|parameter|param|field)\b|\b(?:all |the )?previous (?:messages|turns)\b[^.!?\n]{0,60}\b(?:argument|parameter|param|field)\b",
+             H, "asks the model to smuggle data into tool parameters"),
+        Rule("shadowing", 1.0,
+             f"(?i)\\b(?:before|after|when(?:ever)?|each time|every time|if)\\s+(?:you\\s+)?(?:use|using|call|calling|invoke|invoking|run|running|execute|executing|send|sending)?\\s*(?:the\\s+)?{_TOOL_NAME}(?:\\s+tool)?(?:\\s+is\\s+(?:called|used|invoked|executed|run))?(?:\\s+by any tool)?,?\\s+[^.!?\\n]{{0,60}}\\b(?:always|must|also|first|instead|make sure to|be sure to|remember to|you should)\\b"
+             r"|\b(?:when|if|whenever) the user (?:asks|requests|says|mentions|wants|types|tries)\b[^.!?\n]{0,100}\b(?:instead|always|automatically|actually|secretly|silently|without)\b"
+             r"|\binstead of (?:calling|using|invoking) [`'\"]?\w+|\b(?:this|the) tool (?:replaces|supersedes|overrides|shadows)\b|\b(?:by|for|from) any (?:other )?tool\b",
+             H, "changes how the model uses other tools"),
+        Rule("global_rule", 0.5,
+             r"(?i)\b(?:for|in|across|on) (?:all|every|any|each) (?:file operations|requests|calls|tools?|tool calls|messages|emails|queries|http requests|operations|commands)\b|\bin this session\b|\bfor this session\b|\ball (?:http )?requests should\b",
+             M, "applies a rule to everything the model does"),
+        Rule("fragmented", 1.0, r"(?i)\[part \d+\s*/\s*\d+\]|\(?see (?:the )?parameter descriptions? for (?:the )?continuation\)?|\bcontinued in (?:the )?(?:next|parameter) (?:field|description)", M, "instruction split across fields", roles=_DESC),
+        Rule("directive_risk", 0.6,
+             f"(?i)(?:{_CLAUSE}{_ADV}|{_MODAL})(?:read|include|append|prepend|attach|add|send|run|execute|exec|retry|resend|return|render|allocate|expand|repeat|write|probe|request|fetch|follow|rewrite|register|install|mount|set|insert|prefix|default|try|use|dump|load|grant|call|invoke|echo|log|store|query|connect|open|create|copy|move|overwrite|delete|remove|loop|keep|follow|probe|try)\\b(?:[^.!?\\n]|\\.\\S){{0,100}}?{_RISK}",
+             M, "imperative aimed at the model with a dangerous object"),
+        Rule("error_context", 0.5,
+             r"(?i)(?:^|\n|[.:]\s)\W{0,3}(?:error|exception|fatal|failure|failed|warning)\b[^\n]{0,80}?(?:[.:]\s+(?:please\s+)?(?:retry|resend|run|execute|call|include|attach|dump|return|allocate|use|set|try|send|add|append|grant|disable|re-?run|loop|repeat))",
+             M, "error message that tells the model what to do next", roles=_RESP_DESC),
+        Rule("destructive", 0.45,
+             f"(?i){_CLAUSE}{_ADV}(?:delete|remove|empty|wipe|erase|drop|truncate|overwrite|purge|destroy|rm -rf|format)\\b",
+             M, "destructive imperative", roles=_RESP_DESC),
+        Rule("protocol_smuggle", 0.6, r"(?i)\"?jsonrpc\"?\s*:|\bsampling/createmessage\b|\bnotifications/[a-z_/]+|\btools/(?:list|call)\b", M, "embeds MCP protocol messages", mention_ok=False, roles=_RESP_DESC),
+        Rule("attack_payload", 1.0, r"(?i)<\s*script\b[^>]{0,100}>[^<]{0,300}(?:document\.cookie|fetch\(|location|eval\()|\bon(?:error|load)\s*=\s*[^>\s]{0,40}(?:fetch|eval|atob|alert|document\.)|javascript:\s*(?:alert|eval|fetch|document)|'\s*or\s+1\s*=\s*1|;\s*drop\s+table\b|\bunion\s+select\b[^.\n]{0,40}\bfrom\b", H, "attack payload embedded in a tool description", roles=_DESC),
+        Rule("output_directive", 1.0, f"(?i){_CLAUSE}{_ADV}(?:include|append|add|mention|insert|put|end|start|begin|prefix|write|print|output|state|repeat)\\b[^.!?\\n]{{0,80}}(?:to|in|into|at the end of|on) (?:your|every|each|all|any|all future|every future) (?:future )?(?:reply|replies|response|responses|answer|answers|summary|summaries|review|output|report|reports)\\b", H, "dictates the content of the model's own reply", roles=_RESP_DESC),
+        Rule("exfil_send.ml", 0.6, r"(?i)(?:envo(?:ie|yez|yer)|env[ií]a|env[ií]e|enviar|sende|senden|schicke|invia|inviare|envie|отправь|отправьте|перешли|发送|发给|送信|送って|보내)[^\n]{0,80}(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://\S+|extern[aoe]?s?\b|externe|внешн)", M, "directs the model to send data to an outside address"),
+        Rule("exfil_data.ml", 0.5, r"(?i)(?:donn[ée]es (?:clients?|personnelles|internes)|datos (?:de (?:los )?clientes|personales|internos)|(?:kunden|interne|persönliche)\s?daten|dati (?:dei clienti|personali|interni)|dados (?:dos clientes|pessoais|internos)|данные (?:клиентов|пользователей)|客户数据|顧客データ|고객 데이터)", M, "names bulk internal data"),
+        Rule("hidden_whitespace", 1.0, r"\S[^\n]{0,200}?[ \t\x{a0}\x{3000}]{40,}\S|\S\s*(?:\n[ \t]*){6,}\S", M, "content hidden after long whitespace", mention_ok=False, roles=_DESC),
+    ]  # fmt: skip
+    return r
+
+
+RULES: tuple[Rule, ...] = tuple(_rules())
+# Indices of rules switched off (used by bench/detection.py to measure generalisation).
+DISABLED: set[int] = set()
+# Rules that are descriptive sentences about the tool itself when they open a field.
+_FIRST_SENTENCE_EXEMPT = frozenset({"directive_risk", "destructive", "tool_call", "secret_sink", "exfil_send.weak", "no_confirm"})
+# Signals that, in a tool description, are directives to the model rather than a description.
+_DESC_DIRECTIVES = frozenset(
+    {"directive_risk", "secret_sink", "exfil_send.weak", "tool_call", "no_confirm", "destructive", "protocol_smuggle"}
+)
+
+
+def _compile(rule: Rule) -> re2._Regexp:
+    pat = rule.pattern if rule.case_sensitive or rule.pattern.startswith(("(?i)", "(?mi)")) else "(?i)" + rule.pattern
+    opts = re2.Options()
+    opts.max_mem = 64 << 20
+    return re2.compile(pat, opts)
+
+
+_COMPILED = [_compile(r) for r in RULES]
+
+
+def _build_set() -> re2.Set:
+    opts = re2.Options()
+    opts.max_mem = 256 << 20
+    s = re2.Set.SearchSet(opts)
+    for rx in _COMPILED:
+        s.Add(rx.pattern)
+    s.Compile()
+    return s
+
+
+_SET = _build_set()
+
+_REMEDIATION = {
+    "request": "Do not pass this argument to the tool as-is; it carries instructions aimed at the model. Confirm the request with the user.",
+    "response": "Treat this tool output as untrusted data: withhold it from the model or strip the embedded instructions, and review the server.",
+    "tool_description": "Do not expose this tool to the model until its description and schema are reviewed; disable or pin the server.",
+}
+_SENTENCE_END = re2.compile(r"[.!?。！？]\s|\n")
+_FIELD_START = re2.compile(r"(?m)^[\w .-]{1,40}:\s")
+
+# ------------------------------------------------------------------- derived views
+
+_ROT13_HINT = re2.compile(r"(?i)\b(?:gur|naq|lbh|lbhe|nyy|vtaber|cerivbhf|vafgehpgvbaf|flfgrz|cebzcg|fubj|eriryny)\b")
+_REVERSED_HINT = re2.compile(r"(?i)\b(?:eht|dna|uoy|ruoy|lla|erongi|suoiverp|snoitcurtsni|metsys|tpmorp|laever)\b")
+_LEET_HINT = re2.compile(r"[A-Za-z][013457@$][A-Za-z]|[013457][A-Za-z]{2}[013457]")
+_SPACED_HINT = re2.compile(r"(?:\b\w\s){5,}\w\b")
+_SPACED_RUN = re2.compile(r"(?:\b\w\s){3,}\w\b")
+_MORSE_RUN = re2.compile(r"[.\-]{1,7}(?:\s{1,3}(?:/\s{1,3})?[.\-]{1,7}){7,}")
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_MORSE = {
+    ".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f", "--.": "g", "....": "h",
+    "..": "i", ".---": "j", "-.-": "k", ".-..": "l", "--": "m", "-.": "n", "---": "o", ".--.": "p",
+    "--.-": "q", ".-.": "r", "...": "s", "-": "t", "..-": "u", "...-": "v", ".--": "w", "-..-": "x",
+    "-.--": "y", "--..": "z", "-----": "0", ".----": "1", "..---": "2", "...--": "3", "....-": "4",
+    ".....": "5", "-....": "6", "--...": "7", "---..": "8", "----.": "9", ".-.-.-": ".", "--..--": ",",
+}  # fmt: skip
+
+
+def _morse(run: str) -> str:
+    words = re2.split(r"\s*/\s*|\s{3,}", run.strip())
+    return " ".join("".join(_MORSE.get(c, "") for c in w.split()) for w in words)
+
+
+def _derived(text: str) -> list[tuple[str, str]]:
+    """Cheap de-obfuscations for short texts, each gated by a sign of that obfuscation."""
+    if len(text) > MAX_DERIVED_LEN:
+        return []
+    out: list[tuple[str, str]] = []
+    if _ROT13_HINT.search(text):
+        out.append((codecs.decode(text, "rot13"), "rot13"))
+    if _REVERSED_HINT.search(text):
+        out.append((text[::-1], "reversed"))
+    if _LEET_HINT.search(text):
+        out.append((text.translate(_LEET), "leet"))
+    if _SPACED_HINT.search(text):
+        out.append((_SPACED_RUN.sub(lambda m: m.group(0).replace(" ", ""), text), "spaced"))
+    m = _MORSE_RUN.search(text)
+    if m:
+        out.append((text[: m.start()] + _morse(m.group(0)) + text[m.end() :], "morse"))
+    return out
+
+
+# ------------------------------------------------------------------------ scoring
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    rule: int
+    start: int
+    end: int
+
+
+def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    lo = max(0, start - 300)
+    s = lo
+    for m in _SENTENCE_END.finditer(text, lo, start):
+        s = m.end()
+    m2 = _SENTENCE_END.search(text, end, min(len(text), end + 300))
+    e = m2.start() if m2 else min(len(text), end + 300)
+    return s, e
+
+
+def _quoted(text: str, s: int, start: int, end: int, e: int) -> bool:
+    before = text[s:start]
+    after = text[end:e]
+    for q in ("\"", "`", "\u201c", "\u00ab", "\u300c"):
+        if before.count(q) % 2 == 1 or (q in ("\u201c", "\u00ab", "\u300c") and q in before):
+            return True
+    # single quotes double as apostrophes: require an opening quote right before a word
+    # and a closing one after the match
+    i = before.rfind("'")
+    if i >= 0 and (i == 0 or not before[i - 1].isalnum()) and "'" in after:
+        return True
+    return start > 0 and text[start - 1] in _QUOTES and end < len(text) and text[end : end + 1] in _QUOTES
+
+
+def _is_first_sentence(text: str, start: int) -> bool:
+    """True when ``start`` opens the text, or the description part of a ``name: desc`` line."""
+    line_start = text.rfind("\n", 0, start) + 1
+    seg_start = line_start
+    fm = _FIELD_START.match(text, line_start)
+    if fm is not None and fm.end() <= start:
+        seg_start = fm.end()
+    elif line_start > 0:
+        return False
+    return not text[seg_start:start].strip(" \t\n-*#>:.")
+
+
+def _hits(text: str, role: str) -> list[_Hit]:
+    matched = _SET.Match(text)
+    if not matched:
+        return []
+    out: list[_Hit] = []
+    for idx in matched:
+        if idx in DISABLED:
+            continue
+        rule = RULES[idx]
+        if rule.roles is not None and role not in rule.roles:
+            continue
+        n = 0
+        for m in _COMPILED[idx].finditer(text):
+            start, end = m.span()
+            if end <= start:
+                continue
+            if rule.name in _FIRST_SENTENCE_EXEMPT and role == "tool_description":
+                word = start
+                while word < end and not text[word].isalnum():
+                    word += 1
+                if _is_first_sentence(text, word):
+                    continue
+            if rule.mention_ok:
+                s, e = _sentence(text, start, end)
+                if _quoted(text, s, start, end, e) or _MENTION.search(text[s:e]):
+                    continue
+            out.append(_Hit(idx, start, end))
+            n += 1
+            if n >= MAX_HITS_PER_RULE:
+                break
+    return out
+
+
+def _clusters(hits: list[_Hit], role: str, text: str) -> list[tuple[float, list[_Hit]]]:
+    """Groups of nearby hits whose distinct-rule weights reach the threshold."""
+    hits.sort(key=lambda h: h.start)
+    bonus = 0.4 if role == "tool_description" else 0.0
+    out: list[tuple[float, list[_Hit]]] = []
+    used: set[int] = set()
+    for i, h in enumerate(hits):
+        if i in used:
+            continue
+        best: dict[str, tuple[float, int]] = {}
+        for j, o in enumerate(hits):
+            if abs(o.start - h.start) > WINDOW:
+                continue
+            family = RULES[o.rule].name.split(".")[0]
+            w = RULES[o.rule].weight
+            if family not in best or best[family][0] < w:
+                best[family] = (w, j)
+        score = sum(w for w, _ in best.values())
+        # A directive inside a tool description that is not the tool's own opening
+        # sentence is aimed at the model, not describing the tool.
+        if bonus and any(
+            RULES[hits[j].rule].name in _DESC_DIRECTIVES
+            for _, j in best.values()
+        ):
+            score += bonus
+        if score >= THRESHOLD:
+            members = [hits[j] for _, j in best.values()]
+            used.update(j for _, j in best.values())
+            out.append((score, members))
+    return out
+
+
+def detect(text: str, *, role: str, path: str, variants: list[Variant]) -> list[Finding]:
+    """Injection (or, for ``role="tool_description"``, tool-poisoning) findings in ``text``.
+
+    ``variants`` are the normaliser's views of ``text`` (raw first). Spans refer to
+    ``text`` for the raw view and cover the whole field for decoded views.
+    """
+    category = "tool_poisoning" if role == "tool_description" else "prompt_injection"
+    views: list[tuple[str, str]] = [(v.text, v.layer) for v in variants] or [(text, "raw")]
+    findings: list[Finding] = []
+    seen_rules: set[str] = set()
+
+    def run(views: list[tuple[str, str]]) -> None:
+        for view, layer in views:
+            for score, members in _clusters(_hits(view, role), role, view):
+                top = max(members, key=lambda h: RULES[h.rule].weight)
+                rule = RULES[top.rule]
+                key = rule.name.split(".")[0]
+                if key in seen_rules:
+                    continue
+                seen_rules.add(key)
+                severity = max(RULES[h.rule].severity for h in members)
+                if score >= 2.0 and severity < Severity.CRITICAL:
+                    severity = Severity(severity + 1)
+                if layer != "raw":
+                    severity = max(severity, Severity.HIGH)
+                start = min(h.start for h in members)
+                end = max(h.end for h in members)
+                span = (start, end) if layer == "raw" else (0, len(text))
+                signals = sorted({RULES[h.rule].name for h in members})
+                findings.append(
+                    Finding(
+                        category=category,
+                        rule=f"{category}.{rule.name}",
+                        severity=severity,
+                        message=rule.message + ("" if layer == "raw" else f" (hidden in {layer} layer)"),
+                        path=path,
+                        span=span,
+                        detector="injection",
+                        remediation=_REMEDIATION.get(role, _REMEDIATION["response"]),
+                        extra={
+                            "score": round(score, 2),
+                            "signals": signals,
+                            "layer": layer,
+                            "excerpt": view[start:end][:200],
+                        },
+                    )
+                )
+
+    run(views)
+    if not findings:
+        run(_derived(text))
+    return findings
