@@ -1,0 +1,302 @@
+"""The detection facade: one ``Scanner``, built once, scans messages and texts.
+
+For a message, :mod:`~mcpwall.detect.fields` yields every model-visible string with its
+path and role. Then, per message:
+
+- texts that are plain ASCII without encoding markers skip normalisation entirely (the
+  common case); the others get their normalised and decoded views from
+  :func:`mcpwall.detect.normalize.variants`, and their hidden characters reported by
+  :func:`~mcpwall.detect.normalize.hidden_unicode`;
+- all texts and views of the message go through the pattern engine in **one** Hyperscan
+  pass (the decoded strings, so JSON escapes such as ``\\u0041`` are already resolved
+  and spans are offsets in the field's own text);
+- the prompt-injection and tool-poisoning detector
+  (:func:`mcpwall.detect.injection.detect`) looks at each text with its views.
+
+Findings carry the field's JSON path and the character span in the field's text (for a
+match found in a decoded view, the span covers the whole field and ``extra["layer"]`` names
+the view). Findings never contain the matched secret itself, only a short masked preview.
+Whole messages are scanned; nothing is sampled or cut.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..frame import Direction
+from ..verdict import Finding
+from . import fields as fieldmod
+from .engine import DEFAULT_MAX_PER_RULE, Engine, Match
+
+log = logging.getLogger(__name__)
+
+DETECTOR = "patterns"
+# Markers of text that some decoding could change: escapes, entities, percent-encoding,
+# terminal escapes, and runs long enough to be base64 or hex.
+_ENCODED_HINT = re.compile(r"[%&\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|[A-Za-z0-9+/_-]{20,}")
+_DIGIT = re.compile(r"[0-9]")
+_INJECTION_MIN_CHARS = 8
+# Anything but printable ASCII and ordinary whitespace: candidates for hidden characters.
+_UNUSUAL_CHAR = re.compile(r"[^\t\n\r\x20-\x7e]")
+
+
+@dataclass(slots=True)
+class ScanResult:
+    """Findings for one message, and the paths that could not be inspected."""
+
+    findings: list[Finding] = field(default_factory=list)
+    uninspected: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings and not self.uninspected
+
+
+def _preview(value: str) -> str:
+    """Enough of a matched value to recognise it, never enough to use it."""
+    if len(value) <= 8:
+        return "*" * len(value)
+    keep = 4 if len(value) >= 16 else 2
+    return f"{value[:keep]}…{value[-2:]} ({len(value)} chars)"
+
+
+def _optional(module: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        log.warning("detector module %s unavailable: %s", module, e)
+        return None
+
+
+def _maybe_encoded(text: str) -> bool:
+    """Could a decoder find something in this ASCII text? Escapes, entities and percent
+    signs say yes; so does a long run of base64/hex letters with a digit in it (paths and
+    identifiers are long runs too, but rarely carry digits)."""
+    return any(len(m.group()) == 1 or _DIGIT.search(m.group()) for m in _ENCODED_HINT.finditer(text))
+
+
+def _wants_injection_check(text: str) -> bool:
+    """Instructions need words: skip short tokens with no space (names, ids, enum values)."""
+    n = len(text)
+    if n < _INJECTION_MIN_CHARS:
+        return False
+    return n >= 32 or " " in text or "\n" in text or not text.isascii()
+
+
+class Scanner:
+    """All detectors, configured once. Thread-safe: large messages may be scanned off the
+    event loop (Hyperscan and RE2 release the GIL)."""
+
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        *,
+        normalize: bool = True,
+        injection: bool = True,
+        hidden_unicode: bool = True,
+        max_field_chars: int = fieldmod.DEFAULT_MAX_FIELD_CHARS,
+    ) -> None:
+        self.engine = engine if engine is not None else Engine.from_packs()
+        self.max_field_chars = max_field_chars
+        norm = _optional("mcpwall.detect.normalize") if (normalize or hidden_unicode) else None
+        inj = _optional("mcpwall.detect.injection") if injection else None
+        self._variants: Callable[[str], list[Any]] | None = getattr(norm, "variants", None) if normalize else None
+        self._hidden: Callable[[str, str], list[Finding]] | None = (
+            getattr(norm, "hidden_unicode", None) if hidden_unicode else None
+        )
+        self._inject: Callable[..., list[Finding]] | None = getattr(inj, "detect", None)
+        variant_cls = getattr(norm, "Variant", None)
+        self._raw_variant: Callable[[str], Any] = (
+            (lambda t: variant_cls(t, "raw")) if variant_cls is not None else (lambda t: _RawVariant(t))
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Any = None) -> Scanner:
+        """Build from ``Settings`` (its ``detection`` section) or that section as a dict.
+
+        Keys: ``packs`` (extra pack files or directories), ``builtin_packs`` (default true),
+        ``disabled`` (rule id globs), ``suppress`` (list of ``{rule, server, tool, path}``),
+        ``categories`` (keep only these), ``max_findings_per_rule``, ``max_field_chars``,
+        ``normalize``, ``injection``, ``hidden_unicode`` (booleans), ``backend``
+        (``auto``/``hyperscan``/``re2``), ``cache`` (false, or a directory).
+        """
+        conf: Mapping[str, Any]
+        if settings is None:
+            conf = {}
+        elif isinstance(settings, Mapping):
+            conf = settings
+        else:
+            conf = getattr(settings, "detection", None) or {}
+            if not isinstance(conf, Mapping):
+                conf = conf.model_dump() if hasattr(conf, "model_dump") else dict(conf)
+        known = {"packs", "builtin_packs", "disabled", "suppress", "categories", "max_findings_per_rule",
+                 "max_field_chars", "normalize", "injection", "hidden_unicode", "backend", "cache"}
+        unknown = set(conf) - known
+        if unknown:
+            log.warning("ignoring unknown detection settings: %s", ", ".join(sorted(unknown)))
+        cache = conf.get("cache", True)
+        engine = Engine.from_packs(
+            conf.get("packs") or (),
+            builtin=bool(conf.get("builtin_packs", True)),
+            disabled=conf.get("disabled") or (),
+            suppress=conf.get("suppress") or (),
+            backend=str(conf.get("backend", "auto")),
+            cache=cache,
+            max_per_rule=int(conf.get("max_findings_per_rule", DEFAULT_MAX_PER_RULE)),
+            categories=conf.get("categories"),
+        )
+        return cls(
+            engine,
+            normalize=bool(conf.get("normalize", True)),
+            injection=bool(conf.get("injection", True)),
+            hidden_unicode=bool(conf.get("hidden_unicode", True)),
+            max_field_chars=int(conf.get("max_field_chars", fieldmod.DEFAULT_MAX_FIELD_CHARS)),
+        )
+
+    # -- public API --
+
+    def scan_message(
+        self,
+        obj: Any,
+        direction: Direction | str,
+        method: str | None = None,
+        *,
+        server: str | None = None,
+        tool: str | None = None,
+    ) -> ScanResult:
+        """Scan one decoded JSON-RPC message. ``method`` is the request's method for a
+        response. ``server`` and ``tool`` select suppressions."""
+        ext = fieldmod.extract(obj, direction, method, max_field_chars=self.max_field_chars)
+        findings = self._scan(ext, server=server, tool=tool)
+        return ScanResult(
+            findings=findings,
+            uninspected=[p for p, _ in ext.uninspected],
+            reasons=dict(ext.uninspected),
+        )
+
+    def scan_text(self, text: str, role: str, path: str = "$", *, server: str | None = None,
+                  tool: str | None = None) -> list[Finding]:
+        """Scan one text as if it were a field of the given role at ``path``."""
+        if role not in (fieldmod.REQUEST, fieldmod.RESPONSE, fieldmod.TOOL_DESCRIPTION):
+            raise ValueError(f"unknown role {role!r}; use request, response or tool_description")
+        ext = fieldmod.Extraction()
+        ext.add(text, role, path)
+        return self._scan(ext, server=server, tool=tool)
+
+    def scan_fields(self, flds: Sequence[fieldmod.Field], *, server: str | None = None,
+                    tool: str | None = None) -> list[Finding]:
+        return self._scan(fieldmod.Extraction.of(list(flds)), server=server, tool=tool)
+
+    # -- work --
+
+    def _views(self, text: str) -> list[Any] | None:
+        """Normalised and decoded views of a text beyond the raw one; None when there are
+        none (the common case: plain ASCII with nothing to decode)."""
+        if self._variants is None or (text.isascii() and not _maybe_encoded(text)):
+            return None
+        try:
+            views = self._variants(text)
+        except Exception:  # a normaliser bug must not hide the raw text from the patterns
+            log.exception("normalisation failed; scanning the raw text only")
+            return None
+        return views or None
+
+    def _scan(self, ext: fieldmod.Extraction, *, server: str | None, tool: str | None) -> list[Finding]:
+        texts = ext.texts
+        n = len(texts)
+        # One look at the whole message decides whether any text needs per-text work.
+        joined = "\n".join(texts)
+        plain = joined.isascii() and not _maybe_encoded(joined)
+        unusual = not plain and _UNUSUAL_CHAR.search(joined) is not None
+        views_by_field: list[list[Any] | None] = [None] * n if plain else [self._views(t) for t in texts]
+        segments: list[str] = texts
+        roles: list[str] = ext.roles
+        owners: list[tuple[int, str]] | None = None  # (field index, layer) of extra segments
+        if any(v is not None for v in views_by_field):
+            segments = list(texts)
+            roles = list(ext.roles)
+            owners = []
+            for i, views in enumerate(views_by_field):
+                for v in (views or ())[1:]:
+                    if v.text and v.text != texts[i]:
+                        segments.append(v.text)
+                        roles.append(ext.roles[i])
+                        owners.append((i, v.layer))
+        per_segment = self.engine.scan_many(segments, roles)
+        findings: list[Finding] = []
+        raw_seen: set[tuple[int, str, str]] = set()
+        for i in range(n):
+            for m in per_segment[i]:
+                raw_seen.add((i, m.rule.id, m.value))
+                findings.append(self._finding(m, ext, i, "raw"))
+        if owners:
+            for (i, layer), matches in zip(owners, per_segment[n:], strict=True):
+                for m in matches:
+                    key = (i, m.rule.id, m.value)
+                    if key in raw_seen:
+                        continue  # already reported where it is visible
+                    raw_seen.add(key)
+                    findings.append(self._finding(m, ext, i, layer))
+        hidden, inject = self._hidden, self._inject
+        for i, text in enumerate(texts):
+            if hidden is not None and unusual and _UNUSUAL_CHAR.search(text):
+                try:
+                    findings.extend(hidden(text, ext.path(i)))
+                except Exception:
+                    log.exception("hidden-unicode detector failed on %s", ext.path(i))
+            if inject is not None and _wants_injection_check(text):
+                views = views_by_field[i] or [self._raw_variant(text)]
+                try:
+                    findings.extend(inject(text, role=ext.roles[i], path=ext.path(i), variants=views))
+                except Exception:
+                    log.exception("injection detector failed on %s", ext.path(i))
+        if self.engine.suppressions:
+            findings = [
+                x for x in findings if not self.engine.is_suppressed(x.rule, server=server, tool=tool, path=x.path)
+            ]
+        return findings
+
+    @staticmethod
+    def _finding(m: Match, ext: fieldmod.Extraction, i: int, layer: str) -> Finding:
+        rule = m.rule
+        extra: dict[str, Any] = {"preview": _preview(m.value)}
+        if layer != "raw":
+            extra["layer"] = layer
+        if ext.decoded(i):
+            extra["decoded"] = ext.decoded(i)
+        if ext.is_key(i):
+            extra["key"] = True
+        if m.masked:
+            extra["masked"] = True
+        message = rule.title or rule.id
+        if m.masked:
+            message += " (masked or placeholder value)"
+        if layer != "raw":
+            message += f" (in {layer}-decoded text)"
+        span = (m.start, m.end) if layer == "raw" else (0, len(ext.texts[i]))
+        return Finding(
+            category=rule.category,
+            rule=rule.id,
+            severity=m.severity,
+            message=message,
+            path=ext.path(i),
+            span=span,
+            detector=DETECTOR,
+            remediation=rule.remediation,
+            extra=extra,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _RawVariant:
+    """Stand-in for ``normalize.Variant`` when that module is not available."""
+
+    text: str
+    layer: str = "raw"
+
