@@ -156,7 +156,13 @@ def _not_placeholder(value: str, ctx: Context, arg: Any) -> bool:
     """
     if placeholder_reason(value) is not None:
         return False
-    return not (arg == "strict" and is_masked(value))
+    if arg == "strict":
+        # Generic assignments: a value that names what it stands for is a stand-in.
+        return not is_masked(value) and not _SELF_NAMING.search(value)
+    return True
+
+
+_SELF_NAMING = re.compile(r"passw|secret|token|api_?key|credential|private_?key", re.IGNORECASE)
 
 
 # Values published in vendor documentation as examples. They are everywhere in READMEs,
@@ -363,10 +369,11 @@ def _krrn(value: str, ctx: Context, arg: Any) -> bool:
     digits = value.replace("-", "").replace(" ", "")
     if len(digits) != 13 or not digits.isdigit() or not _krrn_date(digits):
         return False
-    if krrn_checksum_ok(digits):
-        return True
     label = ctx.before(40).lower()
-    return any(w in label for w in ("주민", "등록번호", "resident", "rrn", "jumin"))
+    labelled = any(w in label for w in ("주민", "등록번호", "resident", "rrn", "jumin"))
+    if not any(c in value for c in "- "):
+        return labelled and krrn_checksum_ok(digits)  # bare 13-digit numbers are often ids
+    return labelled or krrn_checksum_ok(digits)
 
 
 @validator("ip_public")
@@ -477,3 +484,137 @@ def _not_identifier(value: str, ctx: Context, arg: Any) -> bool:
     if any(c.isdigit() for c in value):
         return True
     return not re.fullmatch(r"[A-Za-z]+(?:[_.\-/][A-Za-z]+)*", value)
+
+
+# --- personal data ---------------------------------------------------------------------
+
+# Reserved for documentation (RFC 2606 / 6761) or not a mailbox of a person.
+_EMAIL_RESERVED_DOMAINS = re.compile(
+    r"(?:^|\.)(?:example\.(?:com|org|net|edu)|example|test|invalid|localhost|local|domain\.com|email\.com"
+    r"|company\.com|yourdomain\.com|mydomain\.com|acme\.com|foo\.com|bar\.com|users\.noreply\.github\.com)$",
+    re.IGNORECASE,
+)
+_FILE_EXTENSIONS = frozenset(
+    ["png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "bmp", "tif", "tiff", "js", "mjs", "cjs", "ts", "tsx", "jsx", "css", "scss", "map", "json", "yaml", "yml", "toml", "md", "txt", "html", "htm", "xml", "py", "rb", "go", "rs", "java", "kt", "swift", "c", "h", "cpp", "hpp", "cs", "php", "sh", "lock", "zip", "gz", "tar", "whl", "pdf", "mp3", "mp4", "wav", "woff", "woff2", "ttf"]
+)
+_ROLE_LOCAL_PARTS = frozenset({"git", "noreply", "no-reply", "donotreply", "do-not-reply", "mailer-daemon", "postmaster"})
+
+
+@validator("email")
+def _email(value: str, ctx: Context, arg: Any) -> bool:
+    local, _, domain = value.rpartition("@")
+    tld = domain.rsplit(".", 1)[-1].lower()
+    if tld in _FILE_EXTENSIONS or _EMAIL_RESERVED_DOMAINS.search(domain):
+        return False
+    if local.lower() in _ROLE_LOCAL_PARTS or placeholder_reason(local) == "template":
+        return False
+    # user@host:path in git/ssh URLs and @scope/package names are not addresses.
+    return not (ctx.after(1) in (":", "/") and "." in domain)
+
+
+@validator("phone")
+def _phone(value: str, ctx: Context, arg: Any) -> bool:
+    digits = re.sub(r"\D", "", value)
+    lo, hi = (arg or [8, 15]) if isinstance(arg, list) else (8, 15)
+    if not lo <= len(digits) <= hi or len(set(digits)) <= 2:
+        return False
+    return not _sequential(digits)
+
+
+@validator("nanp")
+def _nanp(value: str, ctx: Context, arg: Any) -> bool:
+    """A North American number: valid area code and exchange, not the fictional 555-01xx."""
+    digits = re.sub(r"\D", "", value)
+    if len(digits) == 11 and digits[0] == "1":
+        digits = digits[1:]
+    if len(digits) != 10 or digits[0] in "01" or digits[3] in "01" or digits[1:3] == "11":
+        return False
+    if digits[3:6] == "555" and digits[6:8] == "01":
+        return False
+    return not _sequential(digits) and len(set(digits)) > 3
+
+
+@validator("kr_phone")
+def _kr_phone(value: str, ctx: Context, arg: Any) -> bool:
+    digits = re.sub(r"\D", "", value)
+    if digits.startswith("82"):
+        digits = "0" + digits[2:]
+    return 10 <= len(digits) <= 11 and len(set(digits[3:])) > 2 and not _sequential(digits)
+
+
+@validator("not_dotted_run")
+def _not_dotted_run(value: str, ctx: Context, arg: Any) -> bool:
+    """Not part of a longer dotted number (versions, OIDs): ``1.2.3.4.5``."""
+    before, after = ctx.before(2), ctx.after(2)
+    if before.endswith(".") or (before[-1:].isdigit()):
+        return False
+    return not (after[:1] == "." and after[1:2].isdigit())
+
+
+# --- commands and exfiltration ----------------------------------------------------------
+
+
+@validator("rm_recursive_force")
+def _rm_recursive_force(value: str, ctx: Context, arg: Any) -> bool:
+    flags = "".join(re.findall(r"(?<![\w-])-([A-Za-z]+)", value))
+    longs = re.findall(r"--([a-z-]+)", value)
+    recursive = "r" in flags or "R" in flags or "recursive" in longs
+    force = "f" in flags or "force" in longs or "no-preserve-root" in longs
+    return recursive and force
+
+
+_BENIGN_IMAGE_HOSTS = re.compile(
+    r"(?:^|\.)(?:shields\.io|badge\.fury\.io|badgen\.net|travis-ci\.(?:org|com)|codecov\.io|coveralls\.io"
+    r"|circleci\.com|github\.com|githubusercontent\.com|readthedocs\.org|pepy\.tech|codacy\.com"
+    r"|sonarcloud\.io|gitlab\.com|star-history\.com|deepwiki\.com|app\.netlify\.com|vercel\.com|mermaid\.ink"
+    r"|googleapis\.com|gstatic\.com|gravatar\.com|wikimedia\.org|unsplash\.com)$",
+    re.IGNORECASE,
+)
+_DATA_PARAM = re.compile(
+    r"(?:[?&](?:data|d|q|c|content|payload|secret|token|key|apikey|api_key|password|pass|pwd|session|cookie|conv"
+    r"|conversation|history|chat|msg|message|prompt|context|memory|info|leak|exfil|env|creds?|credentials)=)"
+    r"|\{[^{}]{1,40}\}|\$\{?[A-Z_]{2,}|\[[A-Z_ ]{3,40}\]|<[A-Z_ ]{3,40}>",
+    re.IGNORECASE,
+)
+_LONG_VALUE = re.compile(r"=[A-Za-z0-9+/_%.=-]{24,}")
+
+
+@validator("exfil_url")
+def _exfil_url(value: str, ctx: Context, arg: Any) -> bool:
+    """A URL to an external host whose query carries data: a long encoded value, a
+    parameter named like conversation data, or a template slot for the model to fill."""
+    m = re.search(r"https?://([^/\s)?#\"'<>]{1,253})", value, re.IGNORECASE)
+    if not m:
+        return False
+    host = m.group(1).rsplit("@", 1)[-1].split(":", 1)[0].lower()
+    if host in ("localhost", "127.0.0.1", "::1") or host.endswith((".local", ".internal", ".localhost")):
+        return False
+    if _BENIGN_IMAGE_HOSTS.search(host):
+        return False
+    query = value[m.end():]
+    return bool(_DATA_PARAM.search(query) or _LONG_VALUE.search(query))
+
+
+_B32 = re.compile(r"[a-z2-7]{16,}", re.IGNORECASE)
+
+
+@validator("dns_exfil")
+def _dns_exfil(value: str, ctx: Context, arg: Any) -> bool:
+    """The leading DNS label(s) hold encoded data: hex or base32 of readable bytes, or a
+    long high-entropy label (base64url/base36 data)."""
+    labels = value.split(".")[:-2]
+    data = "".join(labels).replace("-", "")
+    if len(data) < 24:
+        return False
+    if re.fullmatch(r"[0-9a-fA-F]+", data) and _hex_text(data, ctx, None):
+        return True
+    if _B32.fullmatch(data):
+        padded = data.upper() + "=" * (-len(data) % 8)
+        try:
+            raw = base64.b32decode(padded)
+        except (binascii.Error, ValueError):
+            raw = b""
+        if raw and sum(1 for b in raw if 32 <= b < 127) * 10 >= len(raw) * 9:
+            return True
+    longest = max(labels, key=len)
+    return len(longest) >= 40 and shannon_entropy(longest) >= 4.2 and _mixed(longest, ctx, 2)
