@@ -36,14 +36,49 @@ sys.path.insert(0, os.path.join(REPO, "src"))
 from mcpwall.detect import injection  # noqa: E402
 from mcpwall.detect.normalize import hidden_unicode, variants  # noqa: E402
 
-ROLE = {"request": "request", "response": "response", "tool_description": "tool_description", "tool": "tool_description"}
-ALSO_COUNTS = {"prompt_injection": {"hidden_unicode", "exfiltration"}, "tool_poisoning": {"hidden_unicode", "exfiltration"}}
+ROLE = {
+    "request": "request",
+    "response": "response",
+    "tool_description": "tool_description",
+    "tool": "tool_description",
+}
+ALSO_COUNTS = {
+    "prompt_injection": {"hidden_unicode", "exfiltration"},
+    "tool_poisoning": {"hidden_unicode", "exfiltration"},
+}
+ERRORS: list[str] = []
+SCAN_CATEGORIES = (
+    "prompt_injection",
+    "tool_poisoning",
+    "hidden_unicode",
+    "secrets",
+    "pii",
+    "command_injection",
+    "path_traversal",
+    "exfiltration",
+)
 OWN_CATEGORIES = {"prompt_injection", "tool_poisoning", "hidden_unicode"}
 
 # Rules written after reading a source's rows (families, i.e. the rule name before the dot).
 TUNED_ON: dict[str, set[str]] = {
-    "bastioncorpus": {"memory_persist", "fake_turn", "output_target", "temporal_agent", "decode_execute", "ai_addressed"},
-    "mcp_stress_test": {"fragmented", "protocol_smuggle", "log_tamper", "error_context", "directive_risk", "global_rule", "always_cc", "no_confirm"},
+    "bastioncorpus": {
+        "memory_persist",
+        "fake_turn",
+        "output_target",
+        "temporal_agent",
+        "decode_execute",
+        "ai_addressed",
+    },
+    "mcp_stress_test": {
+        "fragmented",
+        "protocol_smuggle",
+        "log_tamper",
+        "error_context",
+        "directive_risk",
+        "global_rule",
+        "always_cc",
+        "no_confirm",
+    },
 }
 
 
@@ -83,6 +118,13 @@ def scanner_fn() -> Callable[[str, str, dict[str, Any] | None], set[str]] | None
     scanner = Scanner()
 
     def run(text: str, role: str, tool: dict[str, Any] | None) -> set[str]:
+        try:
+            return scan(text, role, tool)
+        except Exception as e:  # report and keep scoring: one crash must not hide the figures
+            ERRORS.append(f"{type(e).__name__}: {e}")
+            return direct_categories(text, role, tool)
+
+    def scan(text: str, role: str, tool: dict[str, Any] | None) -> set[str]:
         if tool is not None:
             msg = {"jsonrpc": "2.0", "id": 1, "result": {"tools": [tool]}}
             findings = scanner.scan_message(msg, "s2c", "tools/list").findings
@@ -103,7 +145,13 @@ def caught(row: dict[str, Any], cats: set[str]) -> bool:
     return c in cats or bool(cats & ALSO_COUNTS.get(c, set()))
 
 
-def score(rows: list[dict[str, Any]], fn: Callable[[str, str, dict[str, Any] | None], set[str]], own_only: bool, misses: int, label: str) -> None:
+def score(
+    rows: list[dict[str, Any]],
+    fn: Callable[[str, str, dict[str, Any] | None], set[str]],
+    own_only: bool,
+    misses: int,
+    label: str,
+) -> None:
     rec: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     fp: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     missed: list[dict[str, Any]] = []
@@ -112,7 +160,11 @@ def score(rows: list[dict[str, Any]], fn: Callable[[str, str, dict[str, Any] | N
         if own_only and row["category"] not in OWN_CATEGORIES:
             continue
         meta = row.get("meta") or {}
-        tool = meta.get("tool") or meta.get("mcp_tool") if row["direction"] in ("tool_description", "tool") else None
+        tool = (
+            meta.get("tool") or meta.get("mcp_tool")
+            if row["direction"] in ("tool_description", "tool")
+            else None
+        )
         cats = fn(row["text"], ROLE.get(row["direction"], "response"), tool)
         hit = caught(row, cats)
         if row["label"] == "malicious":
@@ -121,12 +173,23 @@ def score(rows: list[dict[str, Any]], fn: Callable[[str, str, dict[str, Any] | N
             r[1] += 1
             if not hit:
                 missed.append(row)
-        else:
+        elif row["category"] in SCAN_CATEGORIES:
             f = fp[row["category"]]
             f[0] += hit
             f[1] += 1
             if hit:
                 flagged.append(row)
+        else:
+            # generic benign text: any finding is a false positive; also count per category
+            for cat in SCAN_CATEGORIES:
+                f = fp[f"any text: {cat}"]
+                f[0] += cat in cats
+                f[1] += 1
+            f = fp["any text: any category"]
+            f[0] += bool(cats)
+            f[1] += 1
+            if cats:
+                flagged.append({**row, "id": f"{row['id']} {sorted(cats)}"})
     print(f"\n== {label}")
     if rec:
         print(f"{'category':<20} {'direction':<18} {'recall':>8}   caught/total")
@@ -138,9 +201,11 @@ def score(rows: list[dict[str, Any]], fn: Callable[[str, str, dict[str, Any] | N
     if fp:
         fc = ft = 0
         for cat, (c, t) in sorted(fp.items()):
-            print(f"false positives {cat:<22} {100 * c / t:6.2f}%   {c}/{t}")
-            fc, ft = fc + c, ft + t
-        print(f"false positives {'all benign':<22} {100 * fc / ft:6.2f}%   {fc}/{ft}")
+            print(f"false positives {cat:<34} {100 * c / t:6.2f}%   {c}/{t}")
+            if not cat.startswith("any text"):
+                fc, ft = fc + c, ft + t
+        if ft:
+            print(f"false positives {'all benign (own category)':<34} {100 * fc / ft:6.2f}%   {fc}/{ft}")
     for row in missed[:misses]:
         print("  MISS", row["id"], repr(row["text"][:160]))
     for row in flagged[:misses]:
@@ -152,14 +217,20 @@ def main() -> None:
     ap.add_argument("--dev", default=os.path.join(REPO, "..", "shared", "corpus", "dev.jsonl"))
     ap.add_argument("--benign", default=os.path.join(REPO, "tests", "corpus", "benign"))
     ap.add_argument("--synthetic", default=os.path.join(REPO, "tests", "corpus", "synthetic"))
-    ap.add_argument("--misses", type=int, default=0, help="print up to N missed / false-positive rows per set")
-    ap.add_argument("--direct", action="store_true", help="call the detectors directly even if the scanner exists")
+    ap.add_argument(
+        "--misses", type=int, default=0, help="print up to N missed / false-positive rows per set"
+    )
+    ap.add_argument(
+        "--direct", action="store_true", help="call the detectors directly even if the scanner exists"
+    )
     args = ap.parse_args()
 
     fn = None if args.direct else scanner_fn()
     own_only = fn is None
     if fn is None:
-        print("scanner facade not available (or --direct): scoring injection, poisoning and hidden-Unicode rows only")
+        print(
+            "scanner facade not available (or --direct): scoring injection, poisoning and hidden-Unicode rows only"
+        )
         fn = direct_categories
 
     dev = load(args.dev) if os.path.exists(args.dev) else []
@@ -167,25 +238,59 @@ def main() -> None:
         score(dev, fn, own_only, args.misses, f"dev corpus {os.path.relpath(args.dev)}")
     benign = [r for p in sorted(glob.glob(os.path.join(args.benign, "*.jsonl"))) for r in load(p)]
     if benign:
-        score(benign, fn, own_only, args.misses, f"benign corpus {os.path.relpath(args.benign)} ({len(benign)} rows)")
+        score(
+            benign,
+            fn,
+            own_only,
+            args.misses,
+            f"benign corpus {os.path.relpath(args.benign)} ({len(benign)} rows)",
+        )
     synth = [r for p in sorted(glob.glob(os.path.join(args.synthetic, "*.jsonl"))) for r in load(p)]
     if synth:
-        score(synth, fn, own_only=False, misses=args.misses, label=f"synthetic corpus {os.path.relpath(args.synthetic)}")
+        score(
+            synth,
+            fn,
+            own_only=False,
+            misses=args.misses,
+            label=f"synthetic corpus {os.path.relpath(args.synthetic)}",
+        )
 
+    if ERRORS:
+        print(
+            f"\nscanner raised on {len(ERRORS)} rows (scored with the direct detectors instead); first: {ERRORS[0]}"
+        )
     if dev:
         print("\n== held-out by source (rules written after reading that source disabled; direct detectors)")
         saved = injection.RULES
         for source, families in TUNED_ON.items():
-            rows = [r for r in dev if r["source"] == source and r["label"] == "malicious" and r["category"] in OWN_CATEGORIES]
+            rows = [
+                r
+                for r in dev
+                if r["source"] == source and r["label"] == "malicious" and r["category"] in OWN_CATEGORIES
+            ]
             if not rows:
                 continue
             disabled = {i for i, r in enumerate(saved) if r.name.split(".")[0] in families}
             injection.DISABLED = disabled
             try:
-                hits = sum(caught(r, direct_categories(r["text"], ROLE[r["direction"]], (r.get("meta") or {}).get("tool") or (r.get("meta") or {}).get("mcp_tool") if r["direction"] == "tool_description" else None)) for r in rows)
+                hits = sum(
+                    caught(
+                        r,
+                        direct_categories(
+                            r["text"],
+                            ROLE[r["direction"]],
+                            (r.get("meta") or {}).get("tool") or (r.get("meta") or {}).get("mcp_tool")
+                            if r["direction"] == "tool_description"
+                            else None,
+                        ),
+                    )
+                    for r in rows
+                )
             finally:
                 injection.DISABLED = set()
-            print(f"{source:<20} recall {100 * hits / len(rows):5.1f}%  ({hits}/{len(rows)}) without {sorted(families)}")
+            print(
+                f"{source:<20} recall {100 * hits / len(rows):5.1f}%  ({hits}/{len(rows)}) without {sorted(families)}"
+            )
 
 
 if __name__ == "__main__":

@@ -72,15 +72,16 @@ _EXFIL_VERBS = _alt(
 # Secrets whose mere naming next to such a verb is telling.
 _SECRET_STRONG = _alt(
     [
-        r"~?/?\.ssh\b", r"\bid_(?:rsa|dsa|ecdsa|ed25519)\b(?:[^.]|$)", r"(?:^|[\s'\"`(/~])\.env\b(?:\.local)?",
+        r"~?/?\.ssh\b", r"\bid_(?:rsa|dsa|ecdsa|ed25519)\b(?:[^.]|$)",
+        r"(?:^|[\s'\"`(/~])\.env(?:\.(?:local|prod|production|development|dev))?(?:[^\w.]|\.\s|\.$|$)",
         r"\.aws/credentials", r"\.aws/config", r"\.netrc", r"\.npmrc", r"\.pypirc", r"\.git-credentials",
         r"\.docker/config\.json", r"kubeconfig", r"\.kube/config", r"\bmcp\.json", r"claude_desktop_config",
         r"\.cursor/", r"/etc/(?:passwd|shadow|sudoers)", r"private[ _-]?keys?", r"browser cookies",
         r"local ?storage", r"keychain", r"seed phrase", r"wallet (?:seed|keys?)",
-        r"(?:all|any|every|the)\s+(?:\w+\s+){0,2}(?:api[ _-]?keys?|secrets?|credentials|tokens|passwords|cookies|environment variables|env vars)",
+        r"(?:all|any|every)\s+(?:\w+\s+){0,2}(?:api[ _-]?keys?|secrets?|credentials|tokens|passwords|cookies|environment variables|env vars)",
         r"(?:api[ _-]?keys?|secrets?|credentials|tokens|passwords)\s+(?:found|stored|available|present)\s+in",
         r"(?:session|user'?s?|current|process|stored|saved|discovered|cached)\s+(?:\w+\s+)?(?:credentials|tokens?|cookies|passwords?|secrets?|api[ _-]?keys?)",
-        r"environment variables", r"process environment", r"security-credentials", r"\bPII\b",
+        r"process environment", r"security-credentials", r"\bPII\b",
         r"personal (?:data|information)", r"(?:conversation|chat) history", r"previous messages",
         r"customer (?:list|data|records|emails|database)", r"credit card numbers",
     ]
@@ -115,7 +116,7 @@ _RISK = _alt(
     ]
 )  # fmt: skip
 
-_TOOL_NAME = r"[`'\"]?(?:[a-z][a-z0-9]*_[a-z0-9_]+|[a-z]+[A-Z][A-Za-z0-9]+)[`'\"]?"
+_TOOL_NAME = r"[`'\"]?(?-i:[a-z][a-z0-9]*_[a-z0-9_]+|[a-z]+[A-Z][A-Za-z0-9]+)[`'\"]?"
 _EXTERNAL = (
     r"(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://[^\s)\"'>]+|\bexternal(?:ly)?\b|third[- ]party|"
     r"\bwebhook\b|\battacker\b|outside (?:the|this) (?:organi[sz]ation|company|system))"
@@ -131,7 +132,7 @@ _BULK_DATA = (
 _MENTION = re2.compile(
     r"(?i)(?:prompt[- ]injection|injection attacks?|jailbreak(?:s|ing)?\b|\battackers?(?:\s|$)|adversar|"
     r"malicious|for example|for instance|\be\.g\.|such as|(?:phrases?|strings?|patterns?|inputs?|payloads?|text|messages?)\s+(?:like|such)|"
-    r"known as|so-called|\bdetect|classif|red[- ]team|example of|\bwarn|beware|be careful|never trust|"
+    r"known as|so-called|\battacks?\b|\btry to\b|\bdetect|classif|red[- ]team|example of|\bwarn|beware|be careful|never trust|"
     r"\bsanitiz|\bmitigat|defen[cs]|guardrail|threat model|\bvulnerab|\bexploit|researchers?|"
     r"\bmay (?:try|attempt|contain|include)|\bcan (?:try|attempt)|\btries to\b|\battempts? to\b|"
     r"\bcommon(?:ly)?\b|\btypical(?:ly)?\b|\bsuch text\b|\bblocklist|\bdeny ?list)"
@@ -174,14 +175,14 @@ LANGS: tuple[_Lang, ...] = (
         "en",
         verbs=r"\b(?:ignore|disregard|forget|override|bypass|discard|drop|abandon|neglect|set aside|throw out|skip|cancel|nullify|overrule|do not follow|don't follow|stop following|no longer follow)\b",
         objects=r"\b(?:instructions?|rules|guidelines|directives?|prompts?|guardrails|programming|constraints|restrictions|(?:content |usage |safety )?polic(?:y|ies)|safeguards|system messages?|developer messages?|orders|commands given|everything (?:above|before|prior|you were told|we discussed|said)|all (?:of )?the above|the above|what you were told)\b",
-        jailbreak=r"\b(?:no|without(?: any)?|free (?:of|from)|zero) (?:content |safety |ethical |moral )?(?:restrictions?|limits?|limitations|filters?|rules|censorship|guidelines|boundaries|content polic(?:y|ies)|safety (?:rules|guidelines))\b|\b(?:unrestricted|uncensored|unfiltered|jailbroken|unbound|unlimited) (?:mode|model|assistant|ai|version|response|answers?|access)\b|\b(?:developer|god|dan|jailbreak|unrestricted|evil|debug|maintenance|sudo|admin) mode\b|\bdo anything now\b|\byou are (?:now )?dan\b",
+        jailbreak=r"\b(?:no|without(?: any)?|free (?:of|from)|zero) (?:content |safety |ethical |moral )?(?:restrictions?|limits?|limitations|filters?|rules|censorship|guidelines|boundaries|content polic(?:y|ies)|safety (?:rules|guidelines))\b|\b(?:unrestricted|uncensored|unfiltered|jailbroken|unbound|unlimited) (?:mode|model|assistant|ai|version|response|answers?|access)\b|\b(?:developer|god|dan|jailbreak|unrestricted|evil) mode\b|\bdo anything now\b|\byou are (?:now )?dan\b",
         now=r"\b(?:from now on|from this point (?:on|forward)|going forward|henceforth|for the rest of (?:this|the) (?:conversation|session|task)|you are now|you're now|you now|you will now|starting now)\b",
         reveal=r"\b(?:reveal|print|show|output|repeat|display|dump|leak|recite|disclose|expose|tell me|give me|write out|spell out|summari[sz]e|copy|paste|return|list|what (?:is|are|was|were))\b",
-        sysprompt=r"\b(?:(?:your |the )?(?:system|initial|original|hidden|secret|internal|developer|operating|pre-?)\s?(?:prompt|instructions|message|directives|rules|configuration)|instructions you were given|(?:words|text|everything|content) (?:above|before this)|context window|your (?:full |exact |complete |hidden )?(?:prompt|instructions|guidelines|rules) (?:verbatim|word for word|exactly)|verbatim)\b",
+        sysprompt=r"\b(?:(?:your |the )?(?:system|initial|original|hidden|secret|internal|developer|operating|pre-?)\s?(?:prompt|instructions|message|directives|rules|configuration)|instructions you were given|(?:words|text|everything|content) (?:above|before this)|context window|your (?:full |exact |complete |hidden )?(?:prompt|instructions|guidelines|rules) (?:verbatim|word for word|exactly))\b",
         dont_apply=r"\b(?:(?:rules|guidelines|restrictions|polic(?:y|ies)|filters|limits|safety \w+) (?:do not|don't|does not|doesn't|no longer|never|won't) (?:apply|matter|exist|bind)|(?:were|are|was|is) not (?:meant|intended|designed) for (?:this|these|me|us)|exempt from (?:the |all |any |your |usual |normal )*(?:restrictions|rules|guidelines|polic(?:y|ies)|safety|filters|limits))\b",
         conceal=r"\b(?:(?:do not|don't|never|without) (?:tell|telling|mention|mentioning|inform|informing|notify|notifying|alert|alerting|reveal|revealing|show|showing|disclose|disclosing|let|letting|warn|warning) (?:this |it |anything |that )?(?:to )?(?:the |your )?(?:user|human|operator)|(?:the )?(?:user|human) (?:must|should|does|need|will) (?:not|never) (?:know|see|notice|be told|find out)|(?:keep|hide) (?:this|it|that|these instructions)? ?(?:secret|hidden|confidential|private)? ?from (?:the )?(?:user|human)|without (?:the )?(?:user'?s? )?(?:knowledge|noticing|knowing|seeing)|invisible to the user|(?:do not|don't) (?:mention|reveal|disclose) (?:these|this|that) (?:instructions?|note|step)|between (?:you and me|us))\b",
         output=r"\b(?:(?:to|in|into|at the end of|on) (?:your|every|each|all|any|all future|every future|my) (?:future )?(?:reply|replies|response|responses|answer|answers|summary|summaries|review|output|report|reports|message)|(?:every|each|all|any) (?:future )?(?:reply|replies|summary|summaries|report|response) you (?:generate|produce|write|give))\b",
-        system_label=r"(?:(?i:\[(?:system|admin|developer|assistant|sys)[^\]\n]{0,20}\])|\b(?:SYSTEM|ADMIN|DEVELOPER|ROOT)(?: (?:NOTE|NOTICE|UPDATE|MESSAGE|OVERRIDE|PROMPT|INSTRUCTION|ALERT|COMMAND))?:|\bIMPORTANT(?: SYSTEM)?(?: UPDATE| NOTE| NOTICE)?:|\bOVERRIDE:|\bGLOBAL RULE:|\bDEFAULT BEHAVIOU?R:|\bSILENT:|\bBREACH ALERT:|\bURGENT:|\bATTENTION:)",
+        system_label=r"(?:(?i:\[(?:system|admin|developer|assistant)(?: [a-z]+)?\])|\b(?:SYSTEM|ADMIN|DEVELOPER|ROOT)(?: (?:NOTE|NOTICE|UPDATE|MESSAGE|OVERRIDE|PROMPT|INSTRUCTION|ALERT|COMMAND))?:|\bIMPORTANT(?: SYSTEM)?(?: UPDATE| NOTE| NOTICE)?:|\bOVERRIDE:|\bGLOBAL RULE:|\bDEFAULT BEHAVIOU?R:|\bSILENT:|\bBREACH ALERT:|\bURGENT:|\bATTENTION:)",
     ),
     _Lang(
         "es",
@@ -251,7 +252,7 @@ LANGS: tuple[_Lang, ...] = (
     _Lang(
         "nl",
         verbs=r"(?:negeer|vergeet|ignoreer|volg niet langer)",
-        objects=r"(?:instructies|regels|richtlijnen|aanwijzingen|beperkingen)",
+        objects=r"(?:instructies|richtlijnen|aanwijzingen|beperkingen)",
         jailbreak=r"(?:zonder (?:enige )?(?:beperkingen|filters|regels|censuur|grenzen)|ontwikkelaarsmodus)",
         now=r"(?:vanaf nu|je bent nu|u bent nu)",
         reveal=r"(?:onthul|toon|laat [^.]{0,20} zien|herhaal|geef|print)",
@@ -414,14 +415,35 @@ def _rules() -> list[Rule]:
     for lang in LANGS:
         tag = lang.code
         r += [
-            Rule(f"override.{tag}", 1.0, _pair(lang, lang.verbs, lang.objects), H, "tells the model to ignore its instructions"),
+            Rule(
+                f"override.{tag}",
+                1.0,
+                _pair(lang, lang.verbs, lang.objects),
+                H,
+                "tells the model to ignore its instructions",
+            ),
             Rule(f"jailbreak.{tag}", 0.6, lang.jailbreak, M, "asks the model to drop its restrictions"),
             Rule(f"now.{tag}", 0.45, lang.now, M, "redefines the model's behaviour from now on"),
-            Rule(f"extraction.{tag}", 1.0, _pair(lang, lang.reveal, lang.sysprompt), H, "asks for the system prompt or hidden instructions"),
+            Rule(
+                f"extraction.{tag}",
+                1.0,
+                _pair(lang, lang.reveal, lang.sysprompt),
+                H,
+                "asks for the system prompt or hidden instructions",
+            ),
             Rule(f"rules_dont_apply.{tag}", 1.0, lang.dont_apply, H, "claims the model's rules do not apply"),
             Rule(f"conceal.{tag}", 1.0, lang.conceal, H, "hides an action from the user"),
-            Rule(f"output_target.{tag}", 0.55, lang.output, M, "tells the model what to put in its own reply"),
-            Rule(f"system_label.{tag}", 0.5, lang.system_label, M, "forged system or authority notice", case_sensitive=tag == "en"),
+            Rule(
+                f"output_target.{tag}", 0.55, lang.output, M, "tells the model what to put in its own reply"
+            ),
+            Rule(
+                f"system_label.{tag}",
+                0.5,
+                lang.system_label,
+                M,
+                "forged system or authority notice",
+                case_sensitive=tag == "en",
+            ),
         ]
     r += [
         # ---- English-specific structure
@@ -463,7 +485,7 @@ def _rules() -> list[Rule]:
              r"(?i)(?:<thinking>|<reasoning>|\b(?:reasoning|thinking|thoughts?|analysis|scratchpad)(?: trace| note)?\s*\((?:assistant|ai|model)\)|\bas (?:the|an) (?:assistant|ai)\b,? i(?:'ve| have| will|'ll)?\b|\bnote to self\b|\bi have (?:verified|determined|concluded|established) (?:this|that)\b)",
              M, "forged reasoning or self-note of the model"),
         Rule("hidden_markup", 1.0,
-             r"(?i)<\s*(?:important|system|instructions?|secret|hidden|admin|sys|assistant_?instructions|system-?reminder|context)\s*>|<!--[^>]{0,200}\b(?:ignore|instruction|assistant|ai|model|you must|do not|always)\b",
+             r"(?i)<\s*(?:important|system|instructions?|secret|hidden|admin|sys|assistant_?instructions|system-?reminder|context)\s*>|<!--[^>]{0,200}\b(?:ignore (?:all|previous|prior|the above)|instructions? (?:for|to) (?:the )?(?:ai|assistant|model|agent)|assistant|ai|llm|you must)\b",
              H, "hidden instruction markup"),
         Rule("conceal.silent", 0.5, r"(?i)\b(?:silently|secretly|covertly|quietly|discreetly|without (?:any )?(?:notice|trace))\b|\bSILENT\b", M, "asks for covert action"),
         Rule("no_confirm", 0.6,
@@ -474,10 +496,10 @@ def _rules() -> list[Rule]:
              H, "disables safety checks or escalates privileges"),
         Rule("log_tamper", 1.0, r"(?i)\b(?:drop|delete|remove|hide|erase|clear|suppress|omit|strip)\b[^.!?\n]{0,40}\b(?:from|in) (?:the )?(?:logs?|audit(?: trail| log)?)\b", H, "tampers with logs"),
         Rule("secret_access", 1.0,
-             f"(?i)(?:{_CLAUSE}{_ADV}|{_MODAL}){_EXFIL_VERBS}\\b(?:[^.!?\\n]|\\.\\S){{0,80}}?{_SECRET_STRONG}",
+             f"(?i)(?:{_CLAUSE}{_ADV}|{_MODAL}){_EXFIL_VERBS}\\s(?:[^.!?\\n]|\\.\\S){{0,80}}?(?P<obj>{_SECRET_STRONG})",
              H, "directs the model to read or disclose secrets or sensitive files"),
         Rule("secret_sink", 0.6,
-             f"(?i)(?:{_CLAUSE}{_ADV}|{_MODAL}){_EXFIL_VERBS}\\b(?:[^.!?\\n]|\\.\\S){{0,60}}\\b{_SECRET_WEAK}\\b[^.!?\\n]{{0,60}}{_SINK}",
+             f"(?i)(?:{_CLAUSE}{_ADV}|{_MODAL}){_EXFIL_VERBS}\\s(?:[^.!?\\n]|\\.\\S){{0,60}}\\b{_SECRET_WEAK}\\b[^.!?\\n]{{0,60}}{_SINK}",
              M, "directs the model to put credentials into a request or reply"),
         Rule("exfil_send", 1.0,
              f"(?i){_CLAUSE}{_ADV}(?:send|forward|e-?mail|mail|post|upload|transmit|leak|exfiltrate|share|copy|submit|cc|bcc|report)\\b[^.!?\\n]{{0,80}}{_BULK_DATA}(?:\\bto\\b[^.!?\\n]{{0,40}}{_EXTERNAL}|\\bexternally\\b|\\boutside\\b)",
@@ -505,7 +527,7 @@ def _rules() -> list[Rule]:
              M, "applies a rule to everything the model does"),
         Rule("fragmented", 1.0, r"(?i)\[part \d+\s*/\s*\d+\]|\(?see (?:the )?parameter descriptions? for (?:the )?continuation\)?|\bcontinued in (?:the )?(?:next|parameter) (?:field|description)", M, "instruction split across fields", roles=_DESC),
         Rule("directive_risk", 0.6,
-             f"(?i)(?:{_CLAUSE}{_ADV}|{_MODAL})(?:read|include|append|prepend|attach|add|send|run|execute|exec|retry|resend|return|render|allocate|expand|repeat|write|probe|request|fetch|follow|rewrite|register|install|mount|set|insert|prefix|default|try|use|dump|load|grant|call|invoke|echo|log|store|query|connect|open|create|copy|move|overwrite|delete|remove|loop|keep|follow|probe|try)\\b(?:[^.!?\\n]|\\.\\S){{0,100}}?{_RISK}",
+             f"(?i)(?:{_CLAUSE}{_ADV}|{_MODAL})(?:read|include|append|prepend|attach|add|send|run|execute|exec|retry|resend|return|render|allocate|expand|repeat|write|probe|request|fetch|follow|rewrite|register|install|mount|set|insert|prefix|default|try|use|dump|load|grant|call|invoke|echo|log|store|query|connect|open|create|copy|move|overwrite|delete|remove|loop|keep|follow|probe|try)\\s(?:[^.!?\\n]|\\.\\S){{0,100}}?(?P<obj>{_RISK})",
              M, "imperative aimed at the model with a dangerous object"),
         Rule("error_context", 0.5,
              r"(?i)(?:^|\n|[.:]\s)\W{0,3}(?:error|exception|fatal|failure|failed|warning)\b[^\n]{0,80}?(?:[.:]\s+(?:please\s+)?(?:retry|resend|run|execute|call|include|attach|dump|return|allocate|use|set|try|send|add|append|grant|disable|re-?run|loop|repeat))",
@@ -527,15 +549,29 @@ RULES: tuple[Rule, ...] = tuple(_rules())
 # Indices of rules switched off (used by bench/detection.py to measure generalisation).
 DISABLED: set[int] = set()
 # Rules that are descriptive sentences about the tool itself when they open a field.
-_FIRST_SENTENCE_EXEMPT = frozenset({"directive_risk", "destructive", "tool_call", "secret_sink", "exfil_send.weak", "no_confirm"})
+_FIRST_SENTENCE_EXEMPT = frozenset(
+    {"directive_risk", "destructive", "tool_call", "secret_sink", "exfil_send.weak", "no_confirm"}
+)
 # Signals that, in a tool description, are directives to the model rather than a description.
 _DESC_DIRECTIVES = frozenset(
-    {"directive_risk", "secret_sink", "exfil_send.weak", "tool_call", "no_confirm", "destructive", "protocol_smuggle"}
+    {
+        "directive_risk",
+        "secret_sink",
+        "exfil_send.weak",
+        "tool_call",
+        "no_confirm",
+        "destructive",
+        "protocol_smuggle",
+    }
 )
 
 
 def _compile(rule: Rule) -> re2._Regexp:
-    pat = rule.pattern if rule.case_sensitive or rule.pattern.startswith(("(?i)", "(?mi)")) else "(?i)" + rule.pattern
+    pat = (
+        rule.pattern
+        if rule.case_sensitive or rule.pattern.startswith(("(?i)", "(?mi)"))
+        else "(?i)" + rule.pattern
+    )
     opts = re2.Options()
     opts.max_mem = 64 << 20
     return re2.compile(pat, opts)
@@ -566,8 +602,12 @@ _FIELD_START = re2.compile(r"(?m)^[\w .-]{1,40}:\s")
 
 # ------------------------------------------------------------------- derived views
 
-_ROT13_HINT = re2.compile(r"(?i)\b(?:gur|naq|lbh|lbhe|nyy|vtaber|cerivbhf|vafgehpgvbaf|flfgrz|cebzcg|fubj|eriryny)\b")
-_REVERSED_HINT = re2.compile(r"(?i)\b(?:eht|dna|uoy|ruoy|lla|erongi|suoiverp|snoitcurtsni|metsys|tpmorp|laever)\b")
+_ROT13_HINT = re2.compile(
+    r"(?i)\b(?:gur|naq|lbh|lbhe|nyy|vtaber|cerivbhf|vafgehpgvbaf|flfgrz|cebzcg|fubj|eriryny)\b"
+)
+_REVERSED_HINT = re2.compile(
+    r"(?i)\b(?:eht|dna|uoy|ruoy|lla|erongi|suoiverp|snoitcurtsni|metsys|tpmorp|laever)\b"
+)
 _LEET_HINT = re2.compile(r"[A-Za-z][013457@$][A-Za-z]|[013457][A-Za-z]{2}[013457]")
 _SPACED_HINT = re2.compile(r"(?:\b\w\s){5,}\w\b")
 _SPACED_RUN = re2.compile(r"(?:\b\w\s){3,}\w\b")
@@ -629,7 +669,7 @@ def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
 def _quoted(text: str, s: int, start: int, end: int, e: int) -> bool:
     before = text[s:start]
     after = text[end:e]
-    for q in ("\"", "`", "\u201c", "\u00ab", "\u300c"):
+    for q in ('"', "`", "\u201c", "\u00ab", "\u300c"):
         if before.count(q) % 2 == 1 or (q in ("\u201c", "\u00ab", "\u300c") and q in before):
             return True
     # single quotes double as apostrophes: require an opening quote right before a word
@@ -638,6 +678,29 @@ def _quoted(text: str, s: int, start: int, end: int, e: int) -> bool:
     if i >= 0 and (i == 0 or not before[i - 1].isalnum()) and "'" in after:
         return True
     return start > 0 and text[start - 1] in _QUOTES and end < len(text) and text[end : end + 1] in _QUOTES
+
+
+_SUBORDINATORS = frozenset(
+    [
+        "when",
+        "whenever",
+        "if",
+        "before",
+        "after",
+        "once",
+        "while",
+        "unless",
+        "for",
+        "to",
+        "always",
+        "also",
+        "note",
+        "important",
+        "instead",
+        "then",
+        "please",
+    ]
+)
 
 
 def _is_first_sentence(text: str, start: int) -> bool:
@@ -649,7 +712,15 @@ def _is_first_sentence(text: str, start: int) -> bool:
         seg_start = fm.end()
     elif line_start > 0:
         return False
-    return not text[seg_start:start].strip(" \t\n-*#>:.")
+    head = text[seg_start:start].strip(" \t\n-*#>:.")
+    if not head:
+        return True
+    # Still inside an opening sentence that itself starts with a verb: a description of
+    # what the tool does ("Execute a command ... and return stdout"), not a conditional.
+    if _SENTENCE_END.search(text, seg_start, start) is not None:
+        return False
+    first = head.split(None, 1)[0].lower().strip(",:")
+    return first not in _SUBORDINATORS
 
 
 def _hits(text: str, role: str) -> list[_Hit]:
@@ -673,6 +744,12 @@ def _hits(text: str, role: str) -> list[_Hit]:
                 while word < end and not text[word].isalnum():
                     word += 1
                 if _is_first_sentence(text, word):
+                    continue
+            gi = _COMPILED[idx].groupindex.get("obj")
+            if gi is not None:
+                ostart = m.start(gi)
+                line_start = text.rfind("\n", 0, ostart) + 1
+                if ostart >= 0 and text.count("`", line_start, ostart) % 2 == 1:
                     continue
             if rule.mention_ok:
                 s, e = _sentence(text, start, end)
@@ -705,10 +782,7 @@ def _clusters(hits: list[_Hit], role: str, text: str) -> list[tuple[float, list[
         score = sum(w for w, _ in best.values())
         # A directive inside a tool description that is not the tool's own opening
         # sentence is aimed at the model, not describing the tool.
-        if bonus and any(
-            RULES[hits[j].rule].name in _DESC_DIRECTIVES
-            for _, j in best.values()
-        ):
+        if bonus and any(RULES[hits[j].rule].name in _DESC_DIRECTIVES for _, j in best.values()):
             score += bonus
         if score >= THRESHOLD:
             members = [hits[j] for _, j in best.values()]
