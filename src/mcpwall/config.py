@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 
 from .errors import ConfigError
 from .policy.rules import PolicySettings
@@ -68,6 +68,15 @@ class LogSettings(Model):
         return v
 
 
+class PinsSettings(Model):
+    """Trust on first use of each upstream's tools, prompts, templates and instructions."""
+
+    enabled: bool = True
+    mode: str = Field("inherit", pattern="^(inherit|monitor|enforce)$",
+                      description="inherit the global mode, or monitor/enforce drift on its own")
+    db: Path | None = Field(None, description="state database (pins, approvals); default: <state dir>/state.db")
+
+
 class Settings(Model):
     mode: Mode = Mode.MONITOR
     limits: LimitsSettings = Field(default_factory=lambda: LimitsSettings())
@@ -75,12 +84,21 @@ class Settings(Model):
     child: ChildSettings = Field(default_factory=lambda: ChildSettings())
     log: LogSettings = Field(default_factory=lambda: LogSettings())
     policy: PolicySettings = Field(default_factory=lambda: PolicySettings())
+    pins: PinsSettings = Field(default_factory=lambda: PinsSettings())
     # Sections owned by other parts; typed models replace these as they land.
     detection: dict[str, Any] = Field(default_factory=dict)
+
+    # The file the settings came from: policy `extends` paths are relative to it, and a
+    # reload (SIGHUP, file change) reads it again.
+    _source: Path | None = PrivateAttr(None)
 
     @property
     def enforce(self) -> bool:
         return self.mode is Mode.ENFORCE
+
+    @property
+    def source(self) -> Path | None:
+        return self._source
 
 
 # --- locations -------------------------------------------------------------------------
@@ -103,6 +121,10 @@ def state_dir(env: Mapping[str, str] | None = None) -> Path:
 
 def audit_path(settings: Settings, env: Mapping[str, str] | None = None) -> Path:
     return settings.audit.path or state_dir(env) / "audit.db"
+
+
+def state_db_path(settings: Settings, env: Mapping[str, str] | None = None) -> Path:
+    return (settings.pins.db or state_dir(env) / "state.db").expanduser()
 
 
 # --- loading ---------------------------------------------------------------------------
@@ -201,7 +223,10 @@ def load(
                 _set_path(flags, dotted.split("."), value)
         data = _merge(data, flags)
         sources.append("flags")
-    return validate(data, " + ".join(sources) or "defaults")
+    settings = validate(data, " + ".join(sources) or "defaults")
+    if path:
+        settings._source = Path(path).expanduser().resolve()
+    return settings
 
 
 DEFAULT_CONFIG = """\

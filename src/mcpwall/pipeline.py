@@ -12,7 +12,7 @@ mode, and the audit tap records it whatever happens.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -48,6 +48,14 @@ class Inspector:
 
     async def inspect(self, frame: Frame, session: Session) -> Verdict:
         raise NotImplementedError
+
+    async def review(self, frame: Frame, session: Session, findings: Sequence[Finding]) -> Verdict:
+        """What the pipeline calls: ``inspect``, for inspectors that decide on their own.
+
+        Inspectors that decide on what others found (policy) override this: ``findings``
+        holds the findings of the inspectors that ran before on the same frame.
+        """
+        return await self.inspect(frame, session)
 
     async def close(self) -> None:
         """Release resources (files, connections). Called once when mcpwall stops."""
@@ -109,12 +117,13 @@ class Pipeline:
 
     async def run(self, frame: Frame, session: Session) -> Decision:
         trail: list[Verdict] = []
+        seen: list[Finding] = []
         current = frame
         for inspector in self.inspectors:
             if not inspector.wants(current):
                 continue
             try:
-                verdict = await inspector.inspect(current, session)
+                verdict = await inspector.review(current, session, seen)
             except Exception as exc:  # an inspector bug must never crash the proxy
                 log.exception("inspector %s failed on %s", inspector.name, current.method)
                 finding = Finding(
@@ -135,6 +144,8 @@ class Pipeline:
                     verdict = Pass([finding])
             verdict.inspector = inspector.name
             trail.append(verdict)
+            if verdict.findings:
+                seen.extend(verdict.findings)
             if isinstance(verdict, (Block, Respond)):
                 return Decision(verdict, current, trail)
             if isinstance(verdict, Modify):

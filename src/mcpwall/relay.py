@@ -17,7 +17,11 @@ an error when it expects an answer.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
 import logging
+import secrets
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -31,10 +35,22 @@ from .errors import (
     FrameTooLarge,
     ProtocolError,
 )
-from .frame import Direction, Frame, Kind, classify, decode, encode, error_message, peek_id, result_message
+from .frame import (
+    Direction,
+    Frame,
+    IdKey,
+    Kind,
+    classify,
+    decode,
+    encode,
+    error_message,
+    id_key,
+    peek_id,
+    result_message,
+)
 from .pipeline import Decision, Pipeline
 from .session import Session
-from .verdict import Block, Finding, Respond, Severity, Verdict
+from .verdict import Block, Defer, Finding, Respond, Severity, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +118,13 @@ class Relay:
         self.server = server
         self.max_bytes = max_bytes
         self.max_depth = max_depth
+        # mcpwall's own requests to the client (approvals): string ids with a random prefix
+        # no server can predict, answered into futures and never forwarded to the server.
+        self._own_prefix = f"mcpwall-{secrets.token_hex(6)}-"
+        self._own_seq = itertools.count(1)
+        self._own: dict[IdKey, asyncio.Future[dict[str, Any]]] = {}
+        # Client requests waiting for a human's approval, each in a task of its own.
+        self._waiting: dict[IdKey, asyncio.Task[None]] = {}
 
     # --- entry points for adapters -------------------------------------------------------
 
@@ -145,9 +168,9 @@ class Relay:
         if route.reply is not None:
             await self._send(sender, route.reply)
 
-    async def _guarded(self, frame: Frame) -> _Route:
+    async def _guarded(self, frame: Frame, *, retry: bool = False) -> _Route:
         try:
-            return await self._handle(frame)
+            return await self._handle(frame, retry=retry)
         except Exception as exc:  # a bug here must never take the proxy down
             log.exception("internal error while relaying %s %s", frame.kind, frame.method)
             reason = f"mcpwall internal error: {type(exc).__name__}"
@@ -156,7 +179,7 @@ class Relay:
                 return _Route(forward=frame)
             return self._block(frame, Block(reason=reason + " (enforce mode fails closed)", code=INTERNAL_ERROR))
 
-    async def _handle(self, frame: Frame) -> _Route:
+    async def _handle(self, frame: Frame, *, retry: bool = False) -> _Route:
         session = self.session
         d = frame.direction
         if frame.kind is Kind.REQUEST:
@@ -173,7 +196,21 @@ class Relay:
                 if rid is not None and session.was_blocked(d, rid):
                     self._audit(frame, "drop", True, reason="cancellation of a request mcpwall blocked")
                     return _Route()
+                waiting = self._waiting.pop(id_key(rid), None) if isinstance(rid, (int, str)) else None
+                if waiting is not None and d is Direction.C2S:
+                    waiting.cancel()
+                    session.mark_blocked(Frame(b"", {}, Kind.REQUEST, d, rid))
+                    self._audit(frame, "drop", True, reason="cancellation of a request waiting for approval")
+                    return _Route()
         elif frame.id is not None:
+            if d is Direction.C2S and self._own:
+                own = self._own.pop(id_key(frame.id), None)
+                if own is not None:
+                    self._audit(frame, "consume", True,
+                                reason="answer to mcpwall's own request; kept by mcpwall, not forwarded")
+                    if not own.done():
+                        own.set_result(frame.obj)
+                    return _Route()
             pending = session.close_request(d.reverse, frame.id)
             if pending is None:
                 reason = f"response id {encode(frame.id).decode()} matches no request in flight"
@@ -191,6 +228,17 @@ class Relay:
         if not self.enforce or action == "pass":
             self._audit_decision(frame, decision, enforced=self.enforce)
             return self._pass(frame)
+        verdict = decision.verdict
+        if (isinstance(verdict, Defer) and verdict.ask is not None and not retry and self.client is not None
+                and frame.kind is Kind.REQUEST and d is Direction.C2S):
+            try:
+                await self.audit.commit(self._decision_record(frame, decision, enforced=True))
+            except AuditError as e:
+                log.error("%s; blocking %s", e, frame.method)
+                return self._block(frame, verdict)
+            task = asyncio.get_running_loop().create_task(self._deferred(frame, verdict))
+            self._waiting[id_key(frame.id)] = task  # type: ignore[arg-type]
+            return _Route()
         try:
             await self.audit.commit(self._decision_record(frame, decision, enforced=True))
         except AuditError as e:
@@ -199,6 +247,65 @@ class Relay:
                 decision = self._fail_closed(decision, "the audit log cannot be written")
                 action = decision.action
         return self._apply(frame, decision)
+
+    # --- mcpwall's own requests to the client (human approval) ------------------------------
+
+    async def ask_client(self, method: str, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send a request of mcpwall's own to the client and return its result.
+
+        Raises TimeoutError when no answer comes in time (the client is told to stop with
+        ``notifications/cancelled``) and RuntimeError when the client answers with an error.
+        """
+        if self.client is None:
+            raise RuntimeError("no client connection to ask")
+        msg_id = f"{self._own_prefix}{next(self._own_seq)}"
+        obj = {"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params}
+        frame = Frame(encode(obj), obj, Kind.REQUEST, Direction.S2C, msg_id, method)
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        key = id_key(msg_id)
+        self._own[key] = fut
+        self._audit(frame, "ask", True, reason="mcpwall's own request to the client")
+        try:
+            await self._send(self.client, frame)
+            answer = await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            note = {"jsonrpc": "2.0", "method": "notifications/cancelled",
+                    "params": {"requestId": msg_id, "reason": "mcpwall stopped waiting for an answer"}}
+            with contextlib.suppress(ConnectionResetError):
+                await self._send(self.client, Frame(encode(note), note, Kind.NOTIFICATION, Direction.S2C,
+                                                    None, "notifications/cancelled"))
+            raise
+        finally:
+            self._own.pop(key, None)
+        if "error" in answer:
+            err = answer.get("error")
+            raise RuntimeError(f"client answered with an error: {err.get('message') if isinstance(err, dict) else err}")
+        result = answer.get("result")
+        return result if isinstance(result, dict) else {}
+
+    async def _deferred(self, frame: Frame, verdict: Defer) -> None:
+        """Wait for the human's answer off the pump, then relay or refuse the request."""
+        assert verdict.ask is not None
+        try:
+            try:
+                approved = await verdict.ask(self.ask_client)
+            except Exception:
+                log.exception("asking for approval of %s failed", frame.method)
+                approved = False
+            if approved:
+                route = await self._guarded(frame, retry=True)
+            else:
+                self._audit(frame, "block", True, reason=verdict.reason)
+                route = self._block(frame, verdict)
+        finally:
+            if frame.id is not None:
+                self._waiting.pop(id_key(frame.id), None)
+        receiver, sender = self._peers(frame.direction)
+        with contextlib.suppress(ConnectionResetError):
+            if route.forward is not None:
+                await self._send(receiver, route.forward)
+            if route.reply is not None:
+                await self._send(sender, route.reply)
 
     def _pass(self, frame: Frame) -> _Route:
         if frame.kind is Kind.REQUEST:

@@ -14,6 +14,7 @@ Findings are facts; only policy turns them into actions.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -120,6 +121,22 @@ class Block(Verdict):
     reason: str = "blocked by mcpwall"
     code: int = -32001
     data: Any = None
+
+
+# Sends a request of mcpwall's own to the client and returns the client's result.
+Asker = Callable[[str, dict[str, Any], float], Awaitable[dict[str, Any]]]
+
+
+@dataclass(slots=True)
+class Defer(Block):
+    """Block unless a human approves (``require_approval``).
+
+    A relay that can talk to the client calls ``ask`` in a task of its own (so the client's
+    answer can still be read) and, when it returns True, runs the frame through the
+    pipeline again; anything that does not understand Defer treats it as the Block it is.
+    """
+
+    ask: Callable[[Asker], Awaitable[bool]] | None = None
 
 
 @dataclass(slots=True)

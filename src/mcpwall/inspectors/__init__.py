@@ -14,14 +14,23 @@ from ..pipeline import Inspector, Pipeline
 Factory = Callable[[Settings], Inspector | None]
 
 
+def _pinning(settings: Settings) -> Inspector | None:
+    from ..config import state_db_path
+    from .pinning import PinningInspector
+
+    if not settings.pins.enabled:
+        return None
+    return PinningInspector(state_db_path(settings), enforce=settings.enforce and settings.pins.mode != "monitor")
+
+
 def _policy(settings: Settings) -> Inspector | None:
     from .policy import PolicyInspector
 
-    return PolicyInspector(settings.policy)
+    return PolicyInspector.from_settings(settings)
 
 
 # The default list; a factory returns None when its inspector is switched off.
-DEFAULT: list[Factory] = [_policy]
+DEFAULT: list[Factory] = [_pinning, _policy]
 
 
 def build(settings: Settings, factories: list[Factory] | None = None) -> Pipeline:
