@@ -23,6 +23,7 @@ from typing import Any
 from . import __version__
 from .config import DEFAULT_CONFIG, Settings, audit_path, load, read_file, validate
 from .errors import ConfigError, McpwallError
+from .transports.proxy import add_proxy
 
 log = logging.getLogger("mcpwall")
 
@@ -266,7 +267,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 # --- main -------------------------------------------------------------------------------------
 
-ADDERS = [add_wrap, add_logs, add_audit, add_init, add_config]
+ADDERS = [add_wrap, add_logs, add_audit, add_init, add_config, add_proxy]
 
 
 def build_parser() -> argparse.ArgumentParser:

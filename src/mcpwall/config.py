@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, Valid
 
 from .errors import ConfigError
 from .policy.rules import PolicySettings
+from .transports.settings import HttpSettings, UpstreamSettings
 
 ENV_PREFIX = "MCPWALL_"
 # Variables with this prefix that are not settings keys.
@@ -85,6 +86,8 @@ class Settings(Model):
     log: LogSettings = Field(default_factory=lambda: LogSettings())
     policy: PolicySettings = Field(default_factory=lambda: PolicySettings())
     pins: PinsSettings = Field(default_factory=lambda: PinsSettings())
+    http: HttpSettings = Field(default_factory=lambda: HttpSettings())
+    upstreams: dict[str, UpstreamSettings] = Field(default_factory=dict)
     # Sections owned by other parts; typed models replace these as they land.
     detection: dict[str, Any] = Field(default_factory=dict)
 
