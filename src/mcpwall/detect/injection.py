@@ -448,11 +448,12 @@ def _rules() -> list[Rule]:
     r += [
         # ---- English-specific structure
         Rule("jailbreak.persona", 1.0,
-             r"\b(?:you are now|you're now|act as|acting as|pretend (?:to be|you are|you're|that you are)|roleplay as|behave (?:as|like)|respond (?:as if|like)|answer (?:as if|like)|you will (?:now )?(?:be|act as)|switch to|enter|enable|activate)\b[^.!?\n]{0,80}\b(?:no (?:rules|restrictions|filters?|limits|content policy|guidelines|morals|ethics|boundaries)|unrestricted|uncensored|unfiltered|jailbroken|without (?:any )?(?:rules|restrictions|filters|limits|limitations|censorship)|dan\b|do anything now|developer mode|god mode|evil|amoral|no longer (?:bound|restricted))",
+             r"\b(?:you are now|you're now|act as|acting as|pretend (?:to be|you are|you're|that you are)|roleplay as|behave (?:as|like)|respond (?:as if|like)|answer (?:as if|like)|you will (?:now )?(?:be|act as)|switch to|enter|enable|activate)\b[^.!?\n]{0,80}\b(?:no (?:rules|restrictions|filters?|limits|content policy|guidelines|morals|ethics|boundaries)|unrestricted|uncensored|unfiltered|jailbroken|without (?:any )?(?:rules|restrictions|filters|limits|limitations|censorship)|dan\b|do anything now|god mode|evil|amoral|no longer (?:bound|restricted))",
              H, "persona or mode switch that removes the model's restrictions"),
-        Rule("jailbreak.mode_on", 1.0,
-             r"\b(?:developer|god|dan|jailbreak|unrestricted|maintenance|debug|admin|trusted|sudo|root) mode\b[^.!?\n]{0,20}\b(?:active|activated|enabled|on|engaged|with full access)\b|\b(?:enable|activate|enter|switch to) (?:developer|god|dan|jailbreak|unrestricted|debug|admin) mode\b|\bunconstrained agency\b",
-             H, "claims a privileged mode is active"),
+        Rule("jailbreak.mode_on", 0.6,
+             r"\b(?:developer|god|dan|jailbreak|unrestricted|maintenance|admin|sudo|root) mode\b[^.!?\n]{0,20}\b(?:active|activated|engaged|with full access)\b|\b(?:enable|activate|enter|switch to) (?:god|dan|jailbreak|unrestricted) mode\b",
+             M, "claims a privileged mode is active"),
+        Rule("jailbreak.agency", 1.0, r"\bunconstrained agency\b|\b(?:in|with) (?:developer|god|dan|jailbreak) mode,? you\b|\b(?:developer|jailbreak|dan) mode\b[^.!?\n]{0,40}\b(?:no|without) (?:content )?(?:restrictions|rules|filters|limits)", H, "claims a privileged mode without restrictions"),
         Rule("jailbreak.no_longer", 1.0, r"\byou are no longer (?:a |an |the )?[\w -]{0,30}(?:assistant|bot|model|ai)\b|\byour (?:rules|guidelines|instructions|restrictions|polic(?:y|ies)) (?:have|has) (?:changed|been (?:updated|lifted|removed|revoked|replaced))",
              H, "tells the model its identity or rules changed"),
         Rule("new_instructions", 1.0,
