@@ -97,14 +97,17 @@ def cmd_wrap(args: argparse.Namespace) -> int:
     if not command:
         raise ConfigError("wrap needs the command that starts the MCP server, e.g. "
                           "mcpwall wrap -- npx -y @modelcontextprotocol/server-everything")
-    settings = settings_from(args, **{
+    overrides = {
         "mode": args.mode, "audit.path": args.audit, "limits.max_message_bytes": args.max_message_bytes,
-    })
+    }
+    settings = settings_from(args, **overrides)
     setup_logging(settings)
     env = {**os.environ, **_parse_env(args.env)}
 
     async def run() -> int:
         app = App(settings)
+        if settings.source is not None:
+            app.loader = lambda: settings_from(args, **overrides)  # a reload keeps the flags
         return await wrap(app, command, env)
 
     return asyncio.run(run())
@@ -267,7 +270,26 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 # --- main -------------------------------------------------------------------------------------
 
-ADDERS = [add_wrap, add_logs, add_audit, add_init, add_config, add_proxy]
+def _pins_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    from .commands import pins
+
+    pins.add_parser(sub, common)
+
+
+def _approvals_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                      common: argparse.ArgumentParser) -> None:
+    from .commands import approvals
+
+    approvals.add_parser(sub, common)
+
+
+def _policy_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    from .commands import policy
+
+    policy.add_parser(sub, common)
+
+
+ADDERS = [add_wrap, add_logs, add_audit, add_init, add_config, add_proxy, _pins_parser, _approvals_parser, _policy_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

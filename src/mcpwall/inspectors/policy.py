@@ -69,8 +69,9 @@ class PolicyInspector(Inspector):
     kinds = frozenset({Kind.REQUEST, Kind.NOTIFICATION, Kind.RESPONSE})
 
     def __init__(self, settings: PolicySettings, *, source: Path | None = None, enforce: bool = True,
-                 state_db: Path | None = None, store: StateStore | None = None) -> None:
+                 state_db: Path | None = None, store: StateStore | None = None, replay: bool = False) -> None:
         self.compiled = Compiled(settings, source)
+        self.replay = replay  # deciding recorded traffic again: no approvals are asked or stored
         self.source = source
         self.enforce = enforce
         self.state_db = state_db
@@ -273,7 +274,7 @@ class PolicyInspector(Inspector):
         why = ruling.reason or f"rule {name!r} requires approval"
         what = f"tool {facts.tool!r}" if facts.tool else f"method {facts.method!r}"
         finding = Finding("policy", name, Severity.MEDIUM, f"{what} requires approval: {why}", detector=self.name)
-        if not self.enforce:
+        if not self.enforce or self.replay:
             self._remember(session, facts, compiled.policy)
             return Block([finding], rule=name, reason=f"mcpwall: {what} requires approval: {why}")
         settings = compiled.approvals

@@ -59,6 +59,8 @@ def _as_list(value: Any) -> list[str] | None:
     if isinstance(value, str):
         return [value]
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        if not value:
+            raise ValueError("must not be an empty list (leave the key out to match anything)")
         return list(value)
     raise ValueError("must be a glob pattern or a list of glob patterns")
 
@@ -313,6 +315,7 @@ class PolicySettings(_Model):
     approvals: ApprovalSettings = Field(default_factory=lambda: ApprovalSettings())
     cedar: CedarSettings | None = None
     opa: OpaSettings | None = None
+    watch_seconds: float = Field(1.0, ge=0, description="check policy files for changes this often (0: only SIGHUP)")
 
     @field_validator("default")
     @classmethod

@@ -6,7 +6,10 @@ discarded as it streams in (only its head is kept, to answer its sender).
 
 The child runs in its own process group with mcpwall's whole environment. Stopping it:
 close its stdin, wait, SIGTERM the group, wait, SIGKILL, while its stdout keeps draining.
-No shell is ever used; POSIX-only calls stay behind a platform check.
+SIGINT and SIGTERM are forwarded to the child and stop mcpwall; SIGHUP is mcpwall's own:
+it reloads the policy from the config file without dropping the session (a policy that
+does not load is rejected and the running one kept). Policy files are also watched for
+changes. No shell is ever used; POSIX-only calls stay behind a platform check.
 """
 
 from __future__ import annotations
@@ -301,11 +304,21 @@ async def wrap(app: App, argv: Sequence[str], env: Mapping[str, str]) -> int:
         child.signal(sig)
         stop.set()
 
+    def on_hangup() -> None:
+        # SIGHUP reloads mcpwall's policy (it is not forwarded): sessions stay open.
+        log.info("received SIGHUP; reloading the policy")
+        app.reload()
+
     handled = []
     if POSIX:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal, sig)
             handled.append(sig)
+        loop.add_signal_handler(signal.SIGHUP, on_hangup)
+        handled.append(signal.SIGHUP)
+    interval = settings.policy.watch_seconds
+    watcher = (asyncio.create_task(app.watch(interval), name="policy-watch")
+               if app.loader is not None and interval > 0 else None)
 
     read_stdin = await own_stdin()
     c2s = asyncio.create_task(pump(
@@ -331,9 +344,10 @@ async def wrap(app: App, argv: Sequence[str], env: Mapping[str, str]) -> int:
                 await asyncio.wait_for(asyncio.shield(s2c), settings.child.term_grace)
             await _safe(relay.upstream_lost(f"the server exited with code {child.exit_code()}"))
     finally:
-        for task in (c2s, s2c, stopper):
+        tasks = [c2s, s2c, stopper, *([watcher] if watcher is not None else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(c2s, s2c, stopper, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         for sig in handled:
             loop.remove_signal_handler(sig)
         client_sink.close()
