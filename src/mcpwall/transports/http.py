@@ -67,6 +67,7 @@ SSE_TYPE = b"text/event-stream"
 BAD_REQUEST_CODES = frozenset({PARSE_ERROR, INVALID_REQUEST, -32602, HEADER_MISMATCH, -32022})
 MAX_ORPHANS = 1000
 REPLAY_EVENTS = 2000
+CLOSE = [(b"connection", b"close")]  # the rest of an unread body must not be read as a request
 RETRY_MS = 1000  # how soon a client should come back after an emulated stream is dropped
 
 _current: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar("mcpwall_exchange", default=None)
@@ -388,7 +389,7 @@ class Gateway:
         limit = self.settings.max_body_bytes
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise Refused(413, f"request body over {limit} bytes (http.max_body_bytes)")
+            raise Refused(413, f"request body over {limit} bytes (http.max_body_bytes)", headers=CLOSE)
         chunks: list[bytes] = []
         size = 0
         try:
@@ -400,12 +401,13 @@ class Gateway:
                     chunk = msg.get("body", b"")
                     size += len(chunk)
                     if size > limit:
-                        raise Refused(413, f"request body over {limit} bytes (http.max_body_bytes)")
+                        raise Refused(413, f"request body over {limit} bytes (http.max_body_bytes)", headers=CLOSE)
                     chunks.append(chunk)
                     if not msg.get("more_body", False):
                         break
         except TimeoutError:
-            raise Refused(408, f"request body not received within {self.settings.body_timeout} s") from None
+            raise Refused(408, f"request body not received within {self.settings.body_timeout} s",
+                          headers=CLOSE) from None
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     # --- POST ---------------------------------------------------------------------------------
@@ -569,9 +571,11 @@ class Gateway:
                 if item.kind == "end":
                     if ex.closed:
                         return
-                    if ex.answered or ex.ended:
-                        break
-                    continue
+                    # Answered: drain what is queued. A batch's elements end one by one: wait for
+                    # every answer. A single answer that ended unanswered is over.
+                    if ex.answered or ex.batch:
+                        continue
+                    break
                 if item.kind != "message":
                     continue
                 got = [f for f in item.frames if f.is_reply]

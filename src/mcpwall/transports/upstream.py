@@ -172,6 +172,11 @@ class HttpUpstream:
                 await self.relay.from_server(body, {"exchange": ex})
             ex.end()
             return
+        if ex.batch:
+            # One element of a batch failed at the HTTP level: its requests get errors, so the
+            # re-assembled answer is complete.
+            self._fail(ex, frames, f"the MCP server answered HTTP {status}")
+            return
         # An HTTP-level answer (400, 404, 405, 406, 415 ...): repeated to the client without
         # the upstream's other headers.
         ex.head = Head(status, "status", body if ctype == JSON else b"", JSON if ctype == JSON else "")
@@ -204,15 +209,20 @@ class HttpUpstream:
         if ex is None:
             return
         ex.head = Head(502, "status", _error_body(None, why), JSON)
-        if self.relay is not None and any(f.kind is Kind.REQUEST for f in out.frames):
+        if any(f.kind is Kind.REQUEST for f in out.frames):
             ex.head = None
-            for f in out.frames:
-                if f.id is not None:
+            self._fail(ex, out.frames, f"MCP server unavailable: {why}")
+
+    def _fail(self, ex: Exchange, frames: list[Frame], why: str) -> None:
+        """Answer the requests among ``frames`` with an error on ``ex``."""
+        for f in frames:
+            if f.kind is Kind.REQUEST and f.id is not None:
+                if self.relay is not None:
                     self.relay.session.close_request(f.direction, f.id)
-                    obj = error_message(f.id, -32000, f"MCP server unavailable: {why}")
-                    reply = Frame(encode(obj), obj, Kind.ERROR, f.direction.reverse, f.id, f.method, f)
-                    ex.deliver(Outgoing(reply.raw, [reply]))
-            ex.end()
+                obj = error_message(f.id, -32000, why)
+                reply = Frame(encode(obj), obj, Kind.ERROR, f.direction.reverse, f.id, f.method, f)
+                ex.deliver(Outgoing(reply.raw, [reply]))
+        ex.end()
 
     # --- the GET stream and the end of a session --------------------------------------------
 
