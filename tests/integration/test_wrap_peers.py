@@ -274,10 +274,10 @@ async def everything_script(client: Client, peer: Peer, t: Transcript) -> None:
     t.record("call get-roots-list after list_changed", await call(client, "get-roots-list"))
 
     # Progress.
-    progress: list[list[Any]] = []
+    reports: list[list[Any]] = []
 
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append([value, total, message])
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reports.append([progress, total, message])
 
     t.record(
         "call trigger-long-running-operation",
@@ -288,7 +288,7 @@ async def everything_script(client: Client, peer: Peer, t: Transcript) -> None:
             progress_callback=on_progress,
         ),
     )
-    t.record("progress of trigger-long-running-operation", progress)
+    t.record("progress of trigger-long-running-operation", reports)
 
     # Logging: the first simulated message is sent at once when the toggle turns on.
     first_log = peer.wait_for(is_simulated_log)
@@ -360,7 +360,7 @@ async def everything_script(client: Client, peer: Peer, t: Transcript) -> None:
     # notifications/cancelled, and the session must stay usable.
     started = anyio.Event()
 
-    async def first_progress(value: float, total: float | None, message: str | None) -> None:
+    async def first_progress(progress: float, total: float | None, message: str | None) -> None:
         started.set()
 
     outcome: dict[str, Any] = {"completed": False}
