@@ -110,9 +110,13 @@ def inspector_cli_cmd(target: Sequence[str] | str, *options: str, output_format:
     legacy SSE; pass ``--transport`` in ``options`` to force one) or the argv of a
     stdio server.  ``options`` are CLI options such as ``--method tools/call
     --tool-name echo --tool-arg message=hi``.  With the default ``--format json`` the
-    CLI prints one JSON object on stdout: ``{"result": <the JSON-RPC result>}`` on
-    success; errors go to stderr with a non-zero exit code.  The target comes after
-    ``--`` so options of the server's own argv are never read as the Inspector's.
+    CLI prints one JSON object on stdout, ``{"result": <the JSON-RPC result>}``, and
+    exits 0; on failure stdout is empty, stderr ends with ``{"error": {"code": ...,
+    "message": ...}}`` and the exit code is non-zero.  Methods it supports: initialize,
+    tools/list, tools/call, resources/list, resources/read, resources/templates/list,
+    prompts/list, prompts/get, logging/setLevel (no ping or completion).  The target
+    comes after ``--`` so options of the server's own argv are never read as the
+    Inspector's.
     """
     argv = [node22(), inspector_entry(), "--cli", "--format", output_format, *options]
     if isinstance(target, str):
