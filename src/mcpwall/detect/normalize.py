@@ -189,6 +189,8 @@ def _is_emoji(ch: str) -> bool:
 _ENCODED_HINT = re2.compile(
     r"[A-Za-z0-9+/_-]{16,}|%[0-9A-Fa-f]{2}|&#?[A-Za-z0-9]{2,10};|\\[uUx][0-9A-Fa-f]{2}|[01]{8} [01]{8}|<~"
 )
+# One pass finds every run that could be base64, base32 or hex; each run is then classified.
+_ALNUM_RUN = re.compile(r"[A-Za-z0-9+/_=-]{16,}")  # a plain class: linear in stdlib re too
 _B64_RUN = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}")
 _B32_RUN = re.compile(r"(?<![A-Za-z0-9])[A-Z2-7]{16,}={0,6}")
 _A85_RUN = re.compile(r"<~[!-u\s]{10,}~>")
@@ -304,11 +306,47 @@ def _bin(run: str) -> str | None:
     return _texty(raw)
 
 
+_HEXDIGITS = frozenset("0123456789abcdefABCDEF")
+_B32_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567=")
+
+
+def _base_run(run: str) -> str | None:
+    """Decode one alphanumeric run as base32 or base64, whichever yields text."""
+    if _HEXDIGITS.issuperset(run):
+        return None  # left to the hex layer
+    if _B32_CHARS.issuperset(run):
+        return _b32(run) or _b64(run)
+    # base64 of text mixes cases; paths and identifiers rarely have an upper-case letter
+    # after a lower-case one *and* a digit or symbol of the alphabet
+    if not (any(c.isupper() for c in run) and any(c.islower() for c in run)):
+        return None
+    return _b64(run)
+
+
+def _hex_run(run: str) -> str | None:
+    if not _HEXDIGITS.issuperset(run) or len(run) % 2:
+        return None
+    return _hex(run)
+
+
+_B85_PUNCT = frozenset("#$%&()*;<=>?@^`{|}~")
+
+
+def _b85_candidate(text: str) -> bool:
+    """A long whitespace-free token using several base85-only symbols (cheap gate)."""
+    return any(len(tok) >= 30 and len(_B85_PUNCT.intersection(tok)) >= 3 for tok in text.split())
+
+
 def _decode_base(text: str) -> str | None:
     cur = text
     changed = False
-    for pattern, fn in ((_A85_RUN, _a85), (_B64_RUN, _b64), (_B32_RUN, _b32), (_B85_RUN, _b85)):
-        new = _sub_runs(cur, pattern, fn)
+    passes: list[tuple[re.Pattern[str] | re2._Regexp, object]] = [(_ALNUM_RUN, _base_run)]
+    if "<~" in text:
+        passes.insert(0, (_A85_RUN, _a85))
+    if _b85_candidate(text):
+        passes.append((_B85_RUN, _b85))
+    for pattern, fn in passes:
+        new = _sub_runs(cur, pattern, fn)  # type: ignore[arg-type]
         if new is not None:
             cur, changed = new, True
     return cur if changed else None
@@ -317,22 +355,25 @@ def _decode_base(text: str) -> str | None:
 def _decode_hex(text: str) -> str | None:
     cur = text
     changed = False
-    for pattern, fn in ((_HEX_RUN, _hex), (_HEX_SEP_RUN, _hex), (_BIN_RUN, _bin)):
-        new = _sub_runs(cur, pattern, fn)
+    passes: list[tuple[re.Pattern[str] | re2._Regexp, object]] = [(_ALNUM_RUN, _hex_run)]
+    if text.count(" ") >= 7 and len(text) <= 1 << 16:
+        passes += [(_HEX_SEP_RUN, _hex), (_BIN_RUN, _bin)]
+    for pattern, fn in passes:
+        new = _sub_runs(cur, pattern, fn)  # type: ignore[arg-type]
         if new is not None:
             cur, changed = new, True
     return cur if changed else None
 
 
 def _decode_url(text: str) -> str | None:
-    if len(_URL_ESC.findall(text, 0, 1 << 20)) < 2:
+    if "%" not in text or len(_URL_ESC.findall(text, 0, 1 << 20)) < 2:
         return None
     out = unquote(text, errors="replace")
     return out if out != text else None
 
 
 def _decode_html(text: str) -> str | None:
-    if not _HTML_ENT.search(text):
+    if "&" not in text or not _HTML_ENT.search(text):
         return None
     out = html.unescape(text)
     return out if out != text else None
