@@ -346,7 +346,7 @@ def _decode_base(text: str) -> str | None:
     if _b85_candidate(text):
         passes.append((_B85_RUN, _b85))
     for pattern, fn in passes:
-        new = _sub_runs(cur, pattern, fn)  # type: ignore[arg-type]
+        new = _sub_runs(cur, pattern, fn)
         if new is not None:
             cur, changed = new, True
     return cur if changed else None
@@ -359,7 +359,7 @@ def _decode_hex(text: str) -> str | None:
     if text.count(" ") >= 7 and len(text) <= 1 << 16:
         passes += [(_HEX_SEP_RUN, _hex), (_BIN_RUN, _bin)]
     for pattern, fn in passes:
-        new = _sub_runs(cur, pattern, fn)  # type: ignore[arg-type]
+        new = _sub_runs(cur, pattern, fn)
         if new is not None:
             cur, changed = new, True
     return cur if changed else None
