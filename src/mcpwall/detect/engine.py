@@ -24,6 +24,7 @@ each thread gets its own Hyperscan scratch space.
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import hashlib
 import importlib
@@ -63,21 +64,23 @@ ROLES = frozenset({"tool_description", "request", "response"})
 # through it), so a match never joins the end of one field to the start of the next.
 SEPARATOR = b"\n\x00\n"
 DEFAULT_MAX_PER_RULE = 32
+# Bytes of surroundings decoded for validators of a match in non-ASCII text.
+_CONTEXT_BYTES = 256
 _SHAPE_CHECKS = frozenset({"entropy", "mixed", "has_digit", "github_crc32", "not_identifier"})
 # A rule's match may not be longer than this: windows stay small and confirmation cheap.
 MAX_MATCH_LEN = 4096
 
-_hs: Any
-_re2: Any
-try:  # the optional fast path
-    import hyperscan as _hs
-except Exception:  # pragma: no cover - exercised only where the wheel is missing
-    _hs = None
 
-try:
-    import re2 as _re2
-except Exception:  # pragma: no cover
-    _re2 = None
+
+def _optional(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except Exception:  # pragma: no cover - exercised only where the wheel is missing
+        return None
+
+
+_hs: Any = _optional("hyperscan")  # the fast path
+_re2: Any = _optional("re2")
 
 
 class PackError(ValueError):
@@ -95,7 +98,9 @@ class Rule:
     value that is mostly ``x``/``*`` masking: ``"low"`` reports it at low severity,
     ``"reject"`` drops it. ``roles`` restricts the rule to texts of those roles.
     ``keywords`` (lower case) let the fallback skip texts that cannot match; at least one
-    of them must occur in every match.
+    of them must occur in every match. ``prefilter``, when set, is what Hyperscan looks for
+    instead of ``pattern``: a cheaper pattern that every match of ``pattern`` contains
+    (``@[a-z]`` for an email address); the full pattern then runs around each hit.
     """
 
     id: str
@@ -114,6 +119,7 @@ class Rule:
     keywords: tuple[str, ...] = ()
     pack: str = ""
     max_len: int = 0
+    prefilter: str | None = None
 
     def re2_source(self) -> str:
         flags = ("i" if self.caseless else "") + ("s" if self.dotall else "")
@@ -121,7 +127,8 @@ class Rule:
 
     def hs_source(self) -> bytes:
         # Hyperscan accepts groups but not their names.
-        return re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(?:", self.pattern).encode("utf-8")
+        src = self.prefilter if self.prefilter is not None else self.pattern
+        return re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(?:", src).encode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +223,7 @@ def parse_rule(data: Mapping[str, Any], pack: str) -> Rule:
     missing = [k for k in ("category", "severity", "pattern") if k not in data]
     if missing:
         raise PackError(f"pack {pack}: rule {rid} lacks {', '.join(missing)}")
-    known = {"id", "category", "severity", "pattern", "title", "remediation", "caseless", "dotall", "utf8",
+    known = {"id", "category", "severity", "pattern", "prefilter", "title", "remediation", "caseless", "dotall", "utf8",
              "group", "checks", "masked", "roles", "keywords", "examples"}
     unknown = set(data) - known
     if unknown:
@@ -257,6 +264,7 @@ def parse_rule(data: Mapping[str, Any], pack: str) -> Rule:
         keywords=tuple(str(k).lower() for k in data.get("keywords") or ()),
         pack=pack,
         max_len=_max_width(pattern, rid),
+        prefilter=str(data["prefilter"]) if data.get("prefilter") is not None else None,
     )
 
 
@@ -276,7 +284,8 @@ def load_pack(path: Path) -> list[Rule]:
             raise PackError(f"rule pack {path}: each rule is a mapping, not {r!r}")
         merged = {**defaults, **r}
         if base_checks and not r.get("no_base_checks"):
-            merged["checks"] = [*base_checks, *(r.get("checks") or ())]
+            # The rule's own checks first: they are the cheap, specific ones.
+            merged["checks"] = [*(r.get("checks") or ()), *base_checks]
         merged.pop("no_base_checks", None)
         rules.append(parse_rule(merged, name))
     return rules
@@ -352,7 +361,7 @@ class Engine:
         self._local = threading.local()
         self._regex: list[Any] = [self._compile_confirm(r) for r in self.rules]
         self._group_index: list[int] = [
-            (self._regex[i].groupindex[r.group] if r.group else 0) for i, r in enumerate(self.rules)
+            (_group_number(self._regex[i], r.group) if r.group else 0) for i, r in enumerate(self.rules)
         ]
         self._db: Any = None
         want = self.backend
@@ -417,7 +426,9 @@ class Engine:
         return cls(kept, backend=backend, cache=cache_path, max_per_rule=max_per_rule, suppressions=sup)
 
     def _compile_confirm(self, rule: Rule) -> Any:
-        src = rule.re2_source()
+        # Patterns run over UTF-8 bytes: RE2's wrapper converts str offsets by walking the
+        # text from its start on every call, which would make windowed matching quadratic.
+        src = rule.re2_source().encode("utf-8")
         if _re2 is not None:
             opts = _re2.Options()
             opts.log_errors = False
@@ -425,7 +436,7 @@ class Engine:
                 return _re2.compile(src, opts)
             except Exception as e:
                 raise PackError(f"rule {rule.id}: RE2 rejects the pattern: {e}") from None
-        return re.compile(src, re.ASCII if not rule.utf8 else 0)
+        return re.compile(src)
 
     def _load_database(self) -> Any:
         import time
@@ -532,59 +543,66 @@ class Engine:
             pos += len(b) + len(SEPARATOR)
         # (text index, rule index) -> byte ends within that text
         grouped: dict[tuple[int, int], list[int]] = {}
-        import bisect
-
+        single = len(encoded) == 1
         for rule_index, end in hits:
-            k = bisect.bisect_right(starts, end) - 1
+            k = 0 if single else bisect.bisect_right(starts, end) - 1
             local = end - starts[k]
             if local > len(encoded[k]):
                 local = len(encoded[k])  # a terminator matched the separator
-            grouped.setdefault((k, rule_index), []).append(local)
+            key = (k, rule_index)
+            lst = grouped.get(key)
+            if lst is None:
+                grouped[key] = [local]
+            else:
+                lst.append(local)
         for (k, ri), ends in sorted(grouped.items()):
             rule = self.rules[ri]
             role = roles[k]
             if rule.roles is not None and role is not None and role not in rule.roles:
                 continue
-            text = texts[k]
-            raw = encoded[k]
-            if len(raw) != len(text):
-                char_ends = sorted({len(raw[:e].decode("utf-8", "ignore")) for e in ends})
-            else:
-                char_ends = sorted(set(ends))
-            self._confirm_windows(ri, text, k, char_ends, out, counts)
+            self._confirm_windows(ri, _Text(texts[k], encoded[k]), k, sorted(set(ends)), out, counts)
 
     def _confirm_windows(
         self,
         ri: int,
-        text: str,
+        t: _Text,
         k: int,
         ends: list[int],
         out: list[list[Match]],
         counts: dict[int, int],
     ) -> None:
         rule = self.rules[ri]
-        width = rule.max_len
+        raw = t.raw
+        n = len(raw)
+        # Windows are in bytes: up to 4 per character outside ASCII.
+        width = rule.max_len if t.ascii else 4 * rule.max_len
+        # A hit is the end of a full match, or with a prefilter a point inside one: the
+        # match then lies within max_len on either side.
+        ahead = width + 1 if rule.prefilter is not None else 0
         regions: list[list[int]] = []
         for e in ends:
             s = max(0, e - width)
+            end = min(n, e + ahead)
             if regions and s <= regions[-1][1]:
-                regions[-1][1] = e
+                regions[-1][1] = max(regions[-1][1], end)
             else:
-                regions.append([s, e])
+                regions.append([s, end])
         seen: set[tuple[int, int]] = set()
         rx = self._regex[ri]
         for s, e in regions:
             self.stats.window_chars += e - s
-            for m in rx.finditer(text, s, e):
+            for m in rx.finditer(raw, s, e):
                 if m.end() == m.start():
                     continue
-                if not self._accept(ri, text, k, m, out, counts, seen):
+                if ahead and m.end() == e and e < n:
+                    continue  # cut short by the window; no match containing a hit ends here
+                if not self._accept(ri, t, k, m, out, counts, seen):
                     return
 
     def _accept(
         self,
         ri: int,
-        text: str,
+        t: _Text,
         k: int,
         m: Any,
         out: list[list[Match]],
@@ -594,12 +612,23 @@ class Engine:
         """Validate one regex match; False once the rule's cap for the message is reached."""
         rule = self.rules[ri]
         gi = self._group_index[ri]
-        start, end = (m.start(gi), m.end(gi)) if gi else (m.start(), m.end())
-        if start < 0 or (start, end) in seen:
+        bs, be = (m.start(gi), m.end(gi)) if gi else (m.start(), m.end())
+        if bs < 0 or (bs, be) in seen:
             return True
-        seen.add((start, end))
-        value = text[start:end]
-        ctx = validators.Context(text, start, end)
+        seen.add((bs, be))
+        if t.ascii:
+            start, end = bs, be
+            value = t.text[start:end]
+            ctx = validators.Context(t.text, start, end)
+        else:
+            # Validators look at a bounded neighbourhood, decoded locally.
+            raw = t.raw
+            ws, we = max(0, bs - _CONTEXT_BYTES), min(len(raw), be + _CONTEXT_BYTES)
+            value = raw[bs:be].decode("utf-8", "replace")
+            local_start = len(raw[ws:bs].decode("utf-8", "ignore"))
+            local = raw[ws:we].decode("utf-8", "ignore")
+            ctx = validators.Context(local, local_start, local_start + len(value))
+            start = end = -1
         masked = validators.is_masked(value)
         if masked and rule.masked == "reject":
             return True
@@ -614,6 +643,9 @@ class Engine:
         if n >= self.max_per_rule:
             return False
         counts[ri] = n + 1
+        if start < 0:
+            start = len(t.raw[:bs].decode("utf-8", "ignore"))
+            end = start + len(value)
         self.stats.confirmed += 1
         out[k].append(Match(rule, start, end, value, masked))
         return True
@@ -626,7 +658,8 @@ class Engine:
         counts: dict[int, int],
     ) -> None:
         for k, text in enumerate(texts):
-            self.stats.bytes_scanned += len(text)
+            t = _Text(text, text.encode("utf-8", "replace"))
+            self.stats.bytes_scanned += len(t.raw)
             lower = text.lower() if any(r.keywords for r in self.rules) else text
             for ri, rule in enumerate(self.rules):
                 if rule.roles is not None and roles[k] is not None and roles[k] not in rule.roles:
@@ -636,9 +669,25 @@ class Engine:
                 if counts.get(ri, 0) >= self.max_per_rule:
                     continue
                 seen: set[tuple[int, int]] = set()
-                for m in self._regex[ri].finditer(text):
+                for m in self._regex[ri].finditer(t.raw):
                     if m.end() == m.start():
                         continue
                     self.stats.candidates += 1
-                    if not self._accept(ri, text, k, m, out, counts, seen):
+                    if not self._accept(ri, t, k, m, out, counts, seen):
                         break
+
+
+def _group_number(rx: Any, name: str) -> int:
+    index = rx.groupindex
+    return int(index[name] if name in index else index[name.encode()])
+
+
+class _Text:
+    """A text with its UTF-8 bytes; ``ascii`` when offsets agree in both."""
+
+    __slots__ = ("ascii", "raw", "text")
+
+    def __init__(self, text: str, raw: bytes) -> None:
+        self.text = text
+        self.raw = raw
+        self.ascii = len(raw) == len(text)

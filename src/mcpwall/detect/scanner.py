@@ -38,8 +38,17 @@ log = logging.getLogger(__name__)
 DETECTOR = "patterns"
 # Markers of text that some decoding could change: escapes, entities, percent-encoding,
 # terminal escapes, and runs long enough to be base64 or hex.
-_ENCODED_HINT = re.compile(r"[%&\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|[A-Za-z0-9+/_-]{20,}")
-_DIGIT = re.compile(r"[0-9]")
+_ESCAPE_HINT = re.compile(r"[%&\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+try:  # RE2 scans for runs in linear time; stdlib re retries at every position of a run
+    import re2 as _re2
+
+    _RUN: Any = _re2.compile(rb"[A-Za-z0-9+/=_-]{20,}")
+except ImportError:  # pragma: no cover
+    _RUN = re.compile(rb"[A-Za-z0-9+/=_-]{20,}")
+_DIGIT = re.compile(rb"[0-9]")
+_UPPER = re.compile(rb"[A-Z]")
+_LOWER = re.compile(rb"[a-z]")
+_HEX = re.compile(rb"[0-9a-fA-F]+")
 _INJECTION_MIN_CHARS = 8
 # Anything but printable ASCII and ordinary whitespace: candidates for hidden characters.
 _UNUSUAL_CHAR = re.compile(r"[^\t\n\r\x20-\x7e]")
@@ -75,10 +84,16 @@ def _optional(module: str) -> Any:
 
 
 def _maybe_encoded(text: str) -> bool:
-    """Could a decoder find something in this ASCII text? Escapes, entities and percent
-    signs say yes; so does a long run of base64/hex letters with a digit in it (paths and
-    identifiers are long runs too, but rarely carry digits)."""
-    return any(len(m.group()) == 1 or _DIGIT.search(m.group()) for m in _ENCODED_HINT.finditer(text))
+    """Could a decoder find something in this ASCII text? Escapes, entities, percent signs
+    and control characters say yes; so does a long run that looks like base64 (digits and
+    both letter cases) or hex. Paths and identifiers are long runs too, but rarely both."""
+    if _ESCAPE_HINT.search(text):
+        return True
+    for m in _RUN.finditer(text.encode("ascii", "replace")):
+        run = m.group()
+        if _DIGIT.search(run) and ((_UPPER.search(run) and _LOWER.search(run)) or (len(run) >= 32 and _HEX.fullmatch(run))):
+            return True
+    return False
 
 
 def _wants_injection_check(text: str) -> bool:
@@ -211,7 +226,7 @@ class Scanner:
         texts = ext.texts
         n = len(texts)
         # One look at the whole message decides whether any text needs per-text work.
-        joined = "\n".join(texts)
+        joined = "\n".join(texts) if (self._variants is not None or self._hidden is not None) else ""
         plain = joined.isascii() and not _maybe_encoded(joined)
         unusual = not plain and _UNUSUAL_CHAR.search(joined) is not None
         views_by_field: list[list[Any] | None] = [None] * n if plain else [self._views(t) for t in texts]
