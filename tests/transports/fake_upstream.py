@@ -135,3 +135,19 @@ class FakeUpstream:
                 self.closed.set()
             return resp
         return web.json_response({"jsonrpc": "2.0", "id": msg_id, "result": {}})
+
+
+async def _serve_forever(port: int) -> None:
+    upstream = FakeUpstream()
+    app = web.Application()
+    app.router.add_route("*", "/mcp", upstream.handle)
+    runner = web.AppRunner(app, handler_cancellation=True)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    import sys
+
+    asyncio.run(_serve_forever(int(sys.argv[1])))
