@@ -289,7 +289,14 @@ def _policy_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], com
     policy.add_parser(sub, common)
 
 
-ADDERS = [add_wrap, add_logs, add_audit, add_init, add_config, add_proxy, _pins_parser, _approvals_parser, _policy_parser]
+def _scan_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    from . import scan
+
+    scan.add_parser(sub, common)
+
+
+ADDERS = [add_wrap, add_logs, add_audit, add_init, add_config, add_proxy, _pins_parser, _approvals_parser, _policy_parser,
+          _scan_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:
