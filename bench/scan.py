@@ -23,16 +23,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from mcpwall.detect.engine import Engine  # noqa: E402
-from mcpwall.detect.scanner import Scanner  # noqa: E402
+from mcpwall.detect.engine import Engine
+from mcpwall.detect.scanner import Scanner
 
 RNG = random.Random(7)
-WORDS = (
-    "the server returns a list of files in the project directory and each entry has a name size "
-    "and modification time configure the client with an access token stored in the environment "
-    "then call the tool with the path argument the response contains structured content and text "
-    "install dependencies run tests build the package publish release notes update documentation"
-).split()
+WORDS = ["the", "server", "returns", "a", "list", "of", "files", "in", "the", "project", "directory", "and", "each", "entry", "has", "a", "name", "size", "and", "modification", "time", "configure", "the", "client", "with", "an", "access", "token", "stored", "in", "the", "environment", "then", "call", "the", "tool", "with", "the", "path", "argument", "the", "response", "contains", "structured", "content", "and", "text", "install", "dependencies", "run", "tests", "build", "the", "package", "publish", "release", "notes", "update", "documentation"]
 CODE = '''def load_config(path: str) -> dict:
     """Read the YAML config; the password comes from the environment, never the file."""
     with open(path, encoding="utf-8") as f:

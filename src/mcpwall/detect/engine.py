@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 import fnmatch
+import functools
 import hashlib
 import importlib
 import json
@@ -164,7 +165,7 @@ class Suppression:
             fnmatch.fnmatchcase(rule_id, self.rule)
             and (self.server == "*" or fnmatch.fnmatchcase(server or "", self.server))
             and (self.tool == "*" or fnmatch.fnmatchcase(tool or "", self.tool))
-            and (self.path == "*" or fnmatch.fnmatchcase(path, self.path))
+            and (self.path == "*" or _path_glob(self.path).fullmatch(path) is not None)
         )
 
     @classmethod
@@ -173,6 +174,13 @@ class Suppression:
         if unknown:
             raise PackError(f"suppression has unknown keys {sorted(unknown)}; use rule, server, tool, path")
         return cls(**{k: str(v) for k, v in data.items()})
+
+
+@functools.lru_cache(maxsize=256)
+def _path_glob(glob: str) -> re.Pattern[str]:
+    """A JSON-path glob: ``*`` matches any run of characters, brackets are literal, so
+    ``$.result.content[*].text`` means every content item."""
+    return re.compile(".*".join(re.escape(part) for part in glob.split("*")), re.DOTALL)
 
 
 # --- loading packs ---------------------------------------------------------------------
