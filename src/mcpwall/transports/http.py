@@ -562,12 +562,13 @@ class Gateway:
                     extra: list[tuple[bytes, bytes]], *, local: bool, stateless: bool) -> None:
         replies: list[Frame] = []
         others: list[Item] = []
-        watcher = asyncio.create_task(_watch_disconnect(receive, ex))
+        # Most JSON answers are complete by now: watch for a disconnect only when waiting.
+        watcher = None if ex.answered else asyncio.create_task(_watch_disconnect(receive, ex))
         try:
             while True:
                 if ex.answered and ex.items.empty():
                     break
-                item = await ex.items.get()
+                item = ex.items.get_nowait() if not ex.items.empty() else await ex.items.get()
                 if item.kind == "end":
                     if ex.closed:
                         return
@@ -585,7 +586,8 @@ class Gateway:
                 if ex.closed:
                     return
         finally:
-            watcher.cancel()
+            if watcher is not None:
+                watcher.cancel()
         # Server messages that arrived on a JSON answer go to the GET stream, not lost.
         for item in others:
             for f in item.frames:
@@ -869,7 +871,7 @@ async def serve(app: App, make_backend: BackendFactory, upstream: str,
         gateway, host=host, port=port, http=_protocol_class(hs.header_timeout), lifespan="on",
         log_level="warning", access_log=False, timeout_graceful_shutdown=int(max(1, hs.drain_timeout)),
         ssl_certfile=str(hs.tls_cert) if hs.tls_cert else None, ssl_keyfile=str(hs.tls_key) if hs.tls_key else None,
-        server_header=False, date_header=False, timeout_keep_alive=30, h11_max_incomplete_event_size=64 * 1024,
+        server_header=False, date_header=False, proxy_headers=False, timeout_keep_alive=30, h11_max_incomplete_event_size=64 * 1024,
     )
     server = _Server(config, gateway)
     server.loop = asyncio.get_running_loop()
