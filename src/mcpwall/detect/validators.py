@@ -114,6 +114,8 @@ _SEQUENCES = ("0123456789", "1234567890", "abcdefghijklmnopqrstuvwxyz", "9876543
 
 def is_masked(value: str) -> bool:
     """The value is mostly ``x``/``X``/``*``/``#`` masking (a redacted or placeholder body)."""
+    if not ("x" in value or "X" in value or "*" in value or "#" in value):
+        return False
     alnum = [c for c in value if c.isalnum() or c in "*#"]
     if len(alnum) < 4:
         return False
