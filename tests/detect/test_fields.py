@@ -87,3 +87,10 @@ def test_binary_and_oversized_fields_are_uninspected_not_clean() -> None:
 def test_unknown_top_level_members_are_walked() -> None:
     msg = {"jsonrpc": "2.0", "id": 1, "result": {}, "extra": {"note": "visible"}}
     assert strings(msg, "s2c", "tools/call")["$.extra.note"] == ("visible", RESPONSE)
+
+
+def test_schema_property_named_type_does_not_break_extraction() -> None:
+    msg = {"jsonrpc": "2.0", "id": 1, "result": {"tools": [{"name": "t", "inputSchema": {
+        "type": "object", "properties": {"type": {"type": "string", "description": "kind"}}}}]}}
+    got = strings(msg, "s2c", "tools/list")
+    assert got["$.result.tools[0].inputSchema.properties.type.description"] == ("kind", TOOL_DESCRIPTION)

@@ -183,7 +183,8 @@ def _walk(value: Any, path: str, role: str, out: Extraction, limit: int) -> None
             uninspected.append((p, f"nested deeper than {_MAX_NESTING}"))
             return
         if isinstance(v, dict):
-            media = v.get("type") in _MEDIA_TYPES and isinstance(v.get("data"), str)
+            kind = v.get("type")
+            media = isinstance(kind, str) and kind in _MEDIA_TYPES and isinstance(v.get("data"), str)
             for k, c in v.items():
                 # Keys are model-visible too (argument names, schema property names).
                 if len(k) > limit:
