@@ -575,6 +575,7 @@ _BENIGN_IMAGE_HOSTS = re.compile(
 _DATA_PARAM = re.compile(
     r"(?:[?&](?:data|d|q|c|content|payload|secret|token|key|apikey|api_key|password|pass|pwd|session|cookie|conv"
     r"|conversation|history|chat|msg|message|prompt|context|memory|info|leak|exfil|env|creds?|credentials)=)"
+    r"|=(?:secret|token|password|apikey|api_key|creds?|ssn|session)\b"
     r"|\{[^{}]{1,40}\}|\$\{?[A-Z_]{2,}|\[[A-Z_ ]{3,40}\]|<[A-Z_ ]{3,40}>",
     re.IGNORECASE,
 )
@@ -619,4 +620,18 @@ def _dns_exfil(value: str, ctx: Context, arg: Any) -> bool:
         if raw and sum(1 for b in raw if 32 <= b < 127) * 10 >= len(raw) * 9:
             return True
     longest = max(labels, key=len)
+    if _DNS_BENIGN.search(value):
+        return False
+    # A long random hex label is data (a hash or an encrypted chunk), not a name.
+    if len(longest) >= 24 and re.fullmatch(r"[0-9a-fA-F]+", longest) and shannon_entropy(longest) >= 3.2:
+        return True
     return len(longest) >= 40 and shannon_entropy(longest) >= 4.2 and _mixed(longest, ctx, 2)
+
+
+# Providers whose host names embed account ids or hashes by design.
+_DNS_BENIGN = re.compile(
+    r"\.(?:amazonaws\.com|cloudflarestorage\.com|cloudfront\.net|azurewebsites\.net|windows\.net|azure\.com"
+    r"|googleusercontent\.com|appspot\.com|run\.app|vercel\.app|netlify\.app|herokuapp\.com|pages\.dev"
+    r"|workers\.dev|supabase\.co|firebaseio\.com|web\.app|ngrok\.io|github\.io|gitpod\.io|onion)$",
+    re.IGNORECASE,
+)
