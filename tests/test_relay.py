@@ -261,3 +261,23 @@ async def test_pass_findings_are_recorded_with_the_frame() -> None:
     await relay.from_client(req(1, name="send"))
     assert audit.records[-1].findings == [finding]
     assert audit.records[-1].tool == "send"
+
+
+async def test_a_request_the_client_cancelled_gets_no_error_when_the_server_dies() -> None:
+    relay, client, server, _ = make(enforce=False)
+    await relay.from_client(req(40, "tools/call", name="slow"))
+    await relay.from_client(req(41, "tools/call", name="other"))
+    cancel = b'{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":40}}'
+    await relay.from_client(cancel)
+    assert server.sent[-1] == cancel  # forwarded as usual
+    await relay.upstream_lost("gone")
+    assert [m["id"] for m in client.json()] == [41]
+
+
+async def test_an_answer_crossing_a_cancellation_still_reaches_the_client() -> None:
+    relay, client, _, _ = make()
+    await relay.from_client(req(7, "tools/call", name="slow"))
+    await relay.from_client(b'{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7}}')
+    late = b'{"jsonrpc":"2.0","id":7,"result":{"content":[]}}'
+    await relay.from_server(late)
+    assert client.sent == [late]

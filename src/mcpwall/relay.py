@@ -144,8 +144,10 @@ class Relay:
         for pending in self.session.pending_from(Direction.C2S):
             frame = pending.frame
             self.session.close_request(Direction.C2S, frame.id)
+            if pending.cancelled:
+                continue  # the client gave up on it; an answer now would be unexpected
             reply = self._error_frame(frame, UPSTREAM_UNAVAILABLE, f"MCP server unavailable: {reason}")
-            self._audit(frame, "block", True, reason=f"upstream lost: {reason}")
+            self._audit(frame, "error", True, reason=f"upstream lost: {reason}")
             await self._send(self.client, reply)
 
     # --- the core ---------------------------------------------------------------------
@@ -196,6 +198,10 @@ class Relay:
                 if rid is not None and session.was_blocked(d, rid):
                     self._audit(frame, "drop", True, reason="cancellation of a request mcpwall blocked")
                     return _Route()
+                if isinstance(rid, (int, str)) and not isinstance(rid, bool):
+                    cancelled = session.pending.get((d, id_key(rid)))
+                    if cancelled is not None:
+                        cancelled.cancelled = True
                 waiting = self._waiting.pop(id_key(rid), None) if isinstance(rid, (int, str)) else None
                 if waiting is not None and d is Direction.C2S:
                     waiting.cancel()

@@ -36,6 +36,9 @@ class Pending:
     frame: Frame
     started: float
     progress_token: Any = None
+    # The requester sent notifications/cancelled: nothing more is owed for it, but the entry
+    # stays so that an answer crossing the cancellation still finds its request.
+    cancelled: bool = False
 
 
 class _BoundedSet:

@@ -8,7 +8,6 @@ or ``pii``. The stored text keeps the message's shape so the log stays readable.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,7 +17,8 @@ from ..verdict import Finding
 
 MASKED_CATEGORIES = frozenset({"secrets", "pii"})
 
-_PREFILTER = re.compile(rb"(?i)pass|secret|token|key|auth|cookie|credential|bearer")
+# Substring tests on the lower-cased bytes: a case-insensitive regex alternation is ~50x slower.
+_HINTS = (b"pass", b"secret", b"token", b"key", b"auth", b"cookie", b"credential", b"bearer", b"pwd")
 _EXACT = frozenset({
     "pass", "password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "authorization",
     "cookie", "setcookie", "credential", "credentials", "bearer", "sessionid", "privatekey",
@@ -69,10 +69,15 @@ def _mask_spans(obj: Any, findings: Iterable[Finding]) -> None:
         jsonpath.replace_string(obj, path, text)
 
 
+def _may_hold_credentials(raw: bytes) -> bool:
+    low = raw.lower()
+    return any(h in low for h in _HINTS)
+
+
 def mask_frame(raw: bytes, obj: Any, findings: list[Finding]) -> str:
     """The text to store for a frame: the raw text when nothing needs hiding."""
     needs_spans = any(f.category in MASKED_CATEGORIES for f in findings)
-    if obj is None or (not needs_spans and not _PREFILTER.search(raw)):
+    if obj is None or (not needs_spans and not _may_hold_credentials(raw)):
         return raw.decode("utf-8", "replace")
     masked = copy.deepcopy(obj)
     if needs_spans:
