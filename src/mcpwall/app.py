@@ -81,7 +81,8 @@ class App:
             for inspector in targets:
                 inspector.reload(new)  # type: ignore[attr-defined]
         except Exception as e:  # keep serving with the old policy whatever went wrong
-            log.error("policy reload failed, keeping the running policy: %s", e)
+            why = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
+            log.error("policy reload failed, keeping the running policy: %s", why)
             return False
         self.reloads += 1
         log.info("policy reloaded from %s (reload %d)", self.settings.source, self.reloads)

@@ -17,7 +17,7 @@ from mcp.shared.exceptions import MCPDeprecationWarning
 
 warnings.filterwarnings("ignore", category=MCPDeprecationWarning)
 
-SERVERS = Path(__file__).resolve().parents[1] / "servers"
+SERVERS = Path(__file__).resolve().parent / "servers"
 
 
 def write_config(path: Path, audit: Path, data: dict[str, Any]) -> Path:
