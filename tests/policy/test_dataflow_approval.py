@@ -20,6 +20,7 @@ from typing import Any
 import mcp_types as types
 import pytest
 from mcp.shared.exceptions import MCPError
+
 from wallpeer import SERVERS, mcpwall, wrapped_client, write_config
 
 WORKSPACE = [str(SERVERS / "workspace_server.py")]

@@ -15,7 +15,6 @@ from mcpwall.errors import ConfigError
 from mcpwall.frame import Direction, Frame, decode, encode
 from mcpwall.inspectors.policy import PolicyInspector
 from mcpwall.policy import commands, paths
-from mcpwall.policy.budget import truncate
 from mcpwall.policy.engine import Facts, compile_policy
 from mcpwall.policy.rules import Action, PolicySettings
 from mcpwall.session import Identity, Session
@@ -131,7 +130,7 @@ def base_file(tmp_path: Path) -> tuple[Path, str]:
 def test_a_personal_config_can_only_restrict_its_base(
     base_file: tuple[Path, str], personal: dict[str, Any], tool: str, expected: Action, tmp_path: Path
 ) -> None:
-    path, digest = base_file
+    _path, digest = base_file
     settings = PolicySettings.model_validate({**personal, "extends": {"path": "base.yaml", "sha256": digest}})
     composed = compile_policy(settings, tmp_path / "personal.yaml")
     assert len(composed.layers) == 2

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from wallpeer import SERVERS, mcpwall, write_config
 
 ECHO = [sys.executable, str(SERVERS / "echo_server.py")]

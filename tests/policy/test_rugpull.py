@@ -16,6 +16,7 @@ from typing import Any
 import mcp_types as types
 import pytest
 from mcp.shared.exceptions import MCPError
+
 from wallpeer import SERVERS, mcpwall, wrapped_client, write_config
 
 RUGPULL = str(SERVERS / "rugpull_server.py")

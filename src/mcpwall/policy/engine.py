@@ -90,6 +90,10 @@ class CompiledRule:
         "method",
         "path",
         "path_root",
+        "path_at",
+        "command_at",
+        "command_program",
+        "command_args",
         "roles",
         "rule",
         "subject",
@@ -115,11 +119,15 @@ class CompiledRule:
             # Rules about findings look at every message (results carry secrets too);
             # other rules are about what a peer asks for.
             self.kinds = _ALL_KINDS if m.findings is not None else _DEFAULT_KINDS
-        self.args = [(a.path, Glob(a.glob) if a.glob else None, re.compile(a.regex) if a.regex else None)
+        self.args = [(_Getter(a.path), Glob(a.glob) if a.glob else None, re.compile(a.regex) if a.regex else None)
                      for a in (m.arguments or [])]
         self.path = m.path
         self.path_root = m.path.root if m.path and m.path.root else None
+        self.path_at = [_Getter(p) for p in m.path.at] if m.path else []
         self.command = m.command
+        self.command_at = [_Getter(p) for p in m.command.at] if m.command else []
+        self.command_program = Glob(m.command.program) if m.command and m.command.program else None
+        self.command_args = Glob(m.command.args) if m.command and m.command.args else None
         f = m.findings
         self.findings = None if f is None else (
             Glob(f.category) if f.category else None, Glob(f.rule) if f.rule else None,
@@ -160,11 +168,11 @@ class CompiledRule:
         if self.from_ is not None and not any(self.from_(t) for t in f.called):
             return f"no earlier call to {self.from_.patterns}"
         if self.args:
-            for path, glob, regex in self.args:
-                hit = _argument_hit(f.arguments, path, glob, regex)
+            for getter, glob, regex in self.args:
+                hit = _argument_hit(f.arguments, getter, glob, regex)
                 if hit is None:
                     what = f"glob {glob.patterns}" if glob else f"regex {regex.pattern!r}" if regex else "present"
-                    return f"argument {path} is not {what}"
+                    return f"argument {getter.path} is not {what}"
                 if redact is not None:
                     redact.append(hit)
         if self.path is not None:
@@ -197,8 +205,8 @@ class CompiledRule:
     def _path_hit(self, arguments: Any) -> str | None:
         assert self.path is not None
         root = self.path_root or os.getcwd()
-        for at in self.path.at:
-            for where, value in _values(arguments, at):
+        for at in self.path_at:
+            for where, value in at.values(arguments):
                 for text in (value if isinstance(value, list) else [value]):
                     if not isinstance(text, str):
                         continue
@@ -211,10 +219,9 @@ class CompiledRule:
     def _command_hit(self, arguments: Any) -> str | None:
         assert self.command is not None
         c = self.command
-        program = Glob(c.program) if c.program else None
-        args = Glob(c.args) if c.args else None
-        for at in c.at:
-            for where, value in _values(arguments, at):
+        program, args = self.command_program, self.command_args
+        for at in self.command_at:
+            for where, value in at.values(arguments):
                 parsed = commands.parse(value)
                 if not parsed.commands and not parsed.unparseable:
                     continue
@@ -232,23 +239,58 @@ class CompiledRule:
         return None
 
 
-def _values(arguments: Any, path: str) -> Iterator[tuple[str, Any]]:
-    """(message path, value) at a JSON path into the arguments; ``*`` is every string."""
-    base = "$.params.arguments"
-    if path == "*":
-        for p, text in jsonpath.strings(arguments):
-            if not p.endswith("#key"):
-                yield base + p[1:], text
-        return
-    try:
-        value = jsonpath.get(arguments, path)
-    except (KeyError, IndexError, TypeError, ValueError):
-        return
-    yield base + path[1:], value
+class _Getter:
+    """A JSON path into the arguments, parsed once: yields (message path, value).
+
+    ``*`` yields every string value anywhere in the arguments.
+    """
+
+    __slots__ = ("path", "steps", "where")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.steps = None if path == "*" else jsonpath.parse(path)[0]
+        self.where = "$.params.arguments" + path[1:]
+
+    def values(self, arguments: Any) -> Iterator[tuple[str, Any]]:
+        if self.steps is None:
+            if isinstance(arguments, (dict, list)):
+                for p, text in jsonpath.strings(arguments):
+                    if not p.endswith("#key"):
+                        yield "$.params.arguments" + p[1:], text
+            return
+        cur = arguments
+        for step in self.steps:
+            if isinstance(step, str):
+                if not isinstance(cur, dict) or step not in cur:
+                    return
+            elif not isinstance(cur, list) or step >= len(cur):
+                return
+            cur = cur[step]
+        yield self.where, cur
 
 
-def _argument_hit(arguments: Any, path: str, glob: Glob | None, regex: re.Pattern[str] | None) -> str | None:
-    for where, value in _values(arguments, path):
+def _strings(value: Any) -> Iterator[str]:
+    """Every string value (not key) in a JSON value, without building paths: the hot path."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            yield v
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+
+
+def _argument_hit(arguments: Any, getter: _Getter, glob: Glob | None, regex: re.Pattern[str] | None) -> str | None:
+    if getter.steps is None and (glob is not None or regex is not None):
+        for text in _strings(arguments):
+            if (glob is not None and glob(text)) or (regex is not None and regex.search(text)):
+                # Only a hit pays for finding its path (for redaction and the audit).
+                return next((w for w, t in getter.values(arguments) if t is text), "$.params.arguments")
+        return None
+    for where, value in getter.values(arguments):
         if glob is None and regex is None:
             return where
         if not isinstance(value, str):
