@@ -186,10 +186,33 @@ def peek_id(raw: bytes) -> MsgId | None:
     return val if isinstance(val, (int, str)) and not isinstance(val, bool) else None
 
 
-def parse_json(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
-    """Decode JSON bytes strictly and within limits; raise ProtocolError(-32700) otherwise."""
-    if len(raw) > max_bytes:
-        raise FrameTooLarge(len(raw), max_bytes, peek_id(raw))
+_fast_decoder = msgspec.json.Decoder()
+
+
+def _shape(value: Any) -> tuple[int, int]:
+    """(number of object keys, nesting depth) of a decoded object or array, level by level."""
+    keys = 0
+    depth = 0
+    level: list[Any] = [value]
+    while level:
+        depth += 1
+        below: list[Any] = []
+        for v in level:
+            if type(v) is dict:
+                keys += len(v)
+                children: Any = v.values()
+            else:
+                children = v
+            for c in children:
+                t = type(c)
+                if t is dict or t is list:
+                    below.append(c)
+        level = below
+    return keys, depth
+
+
+def _strict(raw: bytes, max_depth: int) -> Any:
+    """The exact path: stdlib JSON with a duplicate-key hook, and precise error messages."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -204,6 +227,31 @@ def parse_json(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int
         raise ProtocolError(f"JSON nesting deeper than {max_depth}", PARSE_ERROR, peek_id(raw))
     if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(value):
         raise ProtocolError("invalid JSON: lone UTF-16 surrogate in a string", PARSE_ERROR, peek_id(raw))
+    return value
+
+
+def parse_json(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """Decode JSON bytes strictly and within limits; raise ProtocolError(-32700) otherwise.
+
+    The fast path is msgspec, which rejects invalid UTF-8, lone surrogates and NaN itself
+    but silently keeps the last of duplicate keys. Every key is followed by exactly one
+    colon outside strings, so when the raw bytes hold no more colons than the decoded
+    objects have keys, no key can have been dropped. Anything else (colons inside strings,
+    any error) takes the exact stdlib path, which also words the errors.
+    """
+    if len(raw) > max_bytes:
+        raise FrameTooLarge(len(raw), max_bytes, peek_id(raw))
+    try:
+        value = _fast_decoder.decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError):
+        return _strict(raw, max_depth)
+    if not isinstance(value, (dict, list)):
+        return value
+    keys, depth = _shape(value)
+    if keys != raw.count(b":"):
+        return _strict(raw, max_depth)
+    if depth > max_depth:
+        raise ProtocolError(f"JSON nesting deeper than {max_depth}", PARSE_ERROR, peek_id(raw))
     return value
 
 
