@@ -58,16 +58,29 @@ def setup_logging(settings: Settings) -> None:
     root.propagate = False
 
 
+def run_loop(main: Any) -> int:
+    """Run a coroutine on uvloop when it is installed (faster I/O), else on asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return int(asyncio.run(main))
+    return int(uvloop.run(main))
+
+
 # --- wrap ---------------------------------------------------------------------------------
 
 
 def add_wrap(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "wrap", parents=[common], help="run a stdio MCP server behind mcpwall",
-        usage="mcpwall wrap [OPTIONS] [--] COMMAND [ARGS...]",
+        usage="mcpwall wrap [OPTIONS] ([--] COMMAND [ARGS...] | --upstream URL|NAME)",
         description="Start COMMAND as a stdio MCP server and relay this process's stdin/stdout to it, "
-        "inspecting every message. Options go before the command.",
+        "inspecting every message. Options go before the command. With --upstream, relay to a remote "
+        "server (Streamable HTTP, legacy SSE or WebSocket) instead.",
     )
+    p.add_argument("--upstream", metavar="URL|NAME", help="remote server URL, or a name under upstreams: in the config")
+    p.add_argument("--upstream-transport", choices=["auto", "streamable-http", "sse", "websocket"], default="auto",
+                   help="how to reach --upstream (auto: ws(s):// is WebSocket, a path ending in /sse legacy SSE)")
     p.add_argument("--mode", choices=["monitor", "enforce"], help="monitor records, enforce applies verdicts")
     p.add_argument("--audit", metavar="PATH", help="SQLite audit log path")
     p.add_argument("--env", metavar="KEY=VALUE", action="append", default=[],
@@ -94,7 +107,9 @@ def cmd_wrap(args: argparse.Namespace) -> int:
     command = list(args.command)
     if command and command[0] == "--":
         command = command[1:]
-    if not command:
+    if command and args.upstream:
+        raise ConfigError("wrap takes either a server command or --upstream, not both")
+    if not command and not args.upstream:
         raise ConfigError("wrap needs the command that starts the MCP server, e.g. "
                           "mcpwall wrap -- npx -y @modelcontextprotocol/server-everything")
     overrides = {
@@ -108,9 +123,14 @@ def cmd_wrap(args: argparse.Namespace) -> int:
         app = App(settings)
         if settings.source is not None:
             app.loader = lambda: settings_from(args, **overrides)  # a reload keeps the flags
+        if args.upstream:
+            from .transports.proxy import resolve_upstream
+            from .transports.remote import wrap_remote
+
+            return await wrap_remote(app, resolve_upstream(settings, args.upstream, args.upstream_transport, env))
         return await wrap(app, command, env)
 
-    return asyncio.run(run())
+    return run_loop(run())
 
 
 # --- logs -----------------------------------------------------------------------------------

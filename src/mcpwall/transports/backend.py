@@ -6,6 +6,11 @@ one HTTP request of the client. A :class:`Backend` is the server side of one mcp
 session: the HTTP upstream (:mod:`.upstream`) and a local stdio child (:mod:`.bridge`) both
 implement it, so every front works with every back.
 
+Back ends that carry plain messages (a stdio child, a legacy HTTP+SSE or a WebSocket
+upstream, and a Streamable HTTP upstream behind :class:`~.emulator.StreamableClient`) derive
+from :class:`MessageBackend`: the Streamable HTTP front emulates streams for them, and the
+message fronts (stdio, legacy SSE, WebSocket) can use any of them directly.
+
 The relay never sees HTTP. The front puts ``{"exchange": ex}`` into the transport details of
 the frames it hands the relay; backends put the exchange a message arrived on (and its SSE
 event id) into the frames they receive, and the front's router uses those to send each
@@ -59,8 +64,8 @@ END = Item("end")
 class Exchange:
     """One response stream towards an HTTP client: the answer to a POST, or a GET stream."""
 
-    __slots__ = ("_on_close", "batch", "closed", "ended", "expect", "head", "items", "kind", "session",
-                 "stream_id")
+    __slots__ = ("_on_close", "batch", "closed", "ended", "expect", "head", "items", "kind", "last_event_id",
+                 "retry", "session", "stream_id")
 
     def __init__(self, kind: str, expect: set[IdKey] | None = None, *, batch: bool = False,
                  session: Any = None) -> None:
@@ -73,6 +78,9 @@ class Exchange:
         self.closed = False
         self.ended = False
         self.stream_id: str | None = None
+        # Seen on an upstream SSE stream: where to resume it, and how long to wait first (ms).
+        self.last_event_id: str | None = None
+        self.retry: int | None = None
         self._on_close: list[Callable[[], None]] = []
 
     # --- producers ----------------------------------------------------------------------
@@ -140,6 +148,65 @@ class Backend(Protocol):
     def stale(self) -> bool:
         """True once the upstream has forgotten this session (the front answers 404)."""
         ...
+
+
+class Sink(Protocol):
+    """Where a back end hands what the server said: the relay, or an aggregator's leg."""
+
+    async def from_server(self, raw: bytes, transport: dict[str, Any] | None = None) -> None: ...
+
+    async def upstream_lost(self, reason: str) -> None: ...
+
+
+class MessageBackend:
+    """A back end that carries whole messages both ways, with no HTTP exchange of its own.
+
+    Subclasses implement :meth:`start`, :meth:`send` and :meth:`_shutdown`, hand incoming
+    messages to ``self.relay.from_server`` and call :meth:`_lost` when the server goes away.
+    """
+
+    emulated = True
+
+    def __init__(self) -> None:
+        self.relay: Any = None  # a Relay, or any Sink
+        self._stale = False
+        self.done = asyncio.Event()
+
+    @property
+    def stale(self) -> bool:
+        return self._stale
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def send(self, out: Outgoing) -> None:
+        raise NotImplementedError
+
+    async def _shutdown(self) -> None:
+        raise NotImplementedError
+
+    async def open_stream(self, ex: Exchange, last_event_id: str | None) -> None:
+        ex.head = Head(200, "sse")  # the front emulates the stream
+
+    async def _lost(self, reason: str) -> None:
+        """The server side ended: fail what waits for it, once."""
+        if self._stale:
+            return
+        self._stale = True
+        self.done.set()
+        if self.relay is not None:
+            with contextlib.suppress(ConnectionResetError):
+                await self.relay.upstream_lost(reason)
+
+    async def close(self) -> int:
+        self._stale = True
+        self.done.set()
+        with contextlib.suppress(Exception):
+            await self._shutdown()
+        return 204
+
+    async def aclose(self) -> None:
+        await self.close()
 
 
 def exchange_of(transport: dict[str, Any] | None) -> Exchange | None:

@@ -22,32 +22,25 @@ from collections.abc import Mapping, Sequence
 
 from ..config import ChildSettings
 from ..frame import Direction
-from ..relay import Outgoing, Relay
-from .backend import Exchange, Head
+from ..relay import Outgoing
+from .backend import MessageBackend
 from .stdio import Child, LineReader, pump
 
 log = logging.getLogger(__name__)
 
 
-class StdioChild:
+class StdioChild(MessageBackend):
     """The server side of one mcpwall session: a child process spoken to over stdio."""
 
-    emulated = True
-
     def __init__(self, argv: Sequence[str], env: Mapping[str, str], child: ChildSettings, max_bytes: int) -> None:
+        super().__init__()
         self.argv = list(argv)
         self.env = dict(env)
         self.settings = child
         self.max_bytes = max_bytes
-        self.relay: Relay | None = None
         self.child: Child | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._stale = False
         self._lock = asyncio.Lock()
-
-    @property
-    def stale(self) -> bool:
-        return self._stale
 
     async def start(self) -> None:
         self.child = await Child.spawn(self.argv, self.env)
@@ -56,13 +49,15 @@ class StdioChild:
     async def _read(self) -> None:
         child, relay = self.child, self.relay
         assert child is not None and relay is not None
-        why = await pump(LineReader(child.stdout.read, self.max_bytes), relay.from_server,
-                         lambda size, head: relay.oversized(Direction.S2C, size, head))
-        self._stale = True
+        why = await pump(LineReader(child.stdout.read, self.max_bytes), relay.from_server, self._oversized)
         exited = await child._wait(self.settings.stdin_close_grace)
         reason = f"the server exited with code {child.exit_code()}" if exited else f"the server's output ended ({why})"
-        with contextlib.suppress(ConnectionResetError):
-            await relay.upstream_lost(reason)
+        await self._lost(reason)
+
+    async def _oversized(self, size: int, head: bytes) -> None:
+        oversized = getattr(self.relay, "oversized", None)
+        if oversized is not None:
+            await oversized(Direction.S2C, size, head)
 
     async def send(self, out: Outgoing) -> None:
         if self.child is None or self._stale:
@@ -72,18 +67,10 @@ class StdioChild:
         async with self._lock:
             await self.child.stdin.write(data)
 
-    async def open_stream(self, ex: Exchange, last_event_id: str | None) -> None:
-        ex.head = Head(200, "sse")
-
-    async def close(self) -> int:
+    async def _shutdown(self) -> None:
         if self.child is not None:
             await self.child.stop(self.settings.stdin_close_grace, self.settings.term_grace)
         if self._reader is not None:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(self._reader), self.settings.term_grace)
             self._reader.cancel()
-        self._stale = True
-        return 204
-
-    async def aclose(self) -> None:
-        await self.close()

@@ -38,6 +38,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -60,6 +61,42 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 BackendFactory = Callable[[bool], Awaitable[Backend]]
+
+
+@dataclass(eq=False)
+class Target:
+    """What one set of endpoints leads to: an upstream, a stdio command, or the aggregate.
+
+    ``name`` is empty for the root endpoints (``/mcp``, ``/sse``, ``/messages``) and the
+    upstream's name for ``/servers/<name>/...``. ``tools`` holds the tool definitions seen
+    in answers, for the ``Mcp-Param-*`` headers of 2026-07-28.
+    """
+
+    name: str
+    label: str
+    make: BackendFactory
+    tools: dict[str, Any] = field(default_factory=dict)
+
+
+class MessageSession:
+    """A session of a message front (legacy SSE, WebSocket): a relay and a message back end."""
+
+    def __init__(self, owner: str, backend: Any, relay: Relay, peer: Any = None) -> None:
+        self.owner = owner
+        self.peer = peer
+        self.backend = backend
+        self.relay = relay
+        self.last_seen = time.monotonic()
+        self._closed = False
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self.backend.close()
+        except Exception:
+            log.exception("closing a session's back end failed")
 
 JSON = b"application/json"
 SSE_TYPE = b"text/event-stream"
@@ -107,8 +144,10 @@ def _valid_id(value: Any) -> bool:
 class FrontSession:
     """One client session: relay, back end, open streams. It is the relay's client peer."""
 
-    def __init__(self, gateway: Gateway, sid: str | None, owner: str, backend: Backend, relay: Relay) -> None:
+    def __init__(self, gateway: Gateway, sid: str | None, owner: str, backend: Backend, relay: Relay,
+                 target: Target | None = None) -> None:
         self.gateway = gateway
+        self.target = target if target is not None else gateway.root_target()
         self.id = sid
         self.owner = owner
         self.backend = backend
@@ -150,7 +189,7 @@ class FrontSession:
                 if isinstance(tools, list):
                     for t in tools:
                         if isinstance(t, dict) and isinstance(t.get("name"), str):
-                            self.gateway.tools[t["name"]] = t
+                            self.target.tools[t["name"]] = t
 
     def _home(self, out: Outgoing) -> Exchange | None:
         f = out.frames[0] if out.frames else None
@@ -269,14 +308,18 @@ class FrontSession:
 class Gateway:
     """The ASGI application behind ``mcpwall proxy``."""
 
-    def __init__(self, app: App, settings: HttpSettings, make_backend: BackendFactory, upstream: str,
-                 host: str, port: int, *, tls: bool = False) -> None:
+    def __init__(self, app: App, settings: HttpSettings, make_backend: BackendFactory | None, upstream: str,
+                 host: str, port: int, *, tls: bool = False, named: Mapping[str, Target] | None = None) -> None:
         self.app = app
         self.settings = settings
-        self.make_backend = make_backend
         self.upstream = upstream
+        # The root endpoints' target (absent when only /servers/<name>/... are served) and the
+        # named upstreams.
+        self.root: Target | None = Target("", upstream, make_backend) if make_backend is not None else None
+        self.named: dict[str, Target] = dict(named or {})
         self.sessions: dict[str, FrontSession] = {}
-        self.tools: dict[str, Any] = {}
+        self.legacy: dict[str, MessageSession] = {}
+        self.websockets: set[Any] = set()
         self.open_streams = 0
         self.draining = False
         self._reaper: asyncio.Task[None] | None = None
@@ -300,6 +343,46 @@ class Gateway:
         self.allowed_origins = {f"{s}://{h}" for h in self.allowed_hosts for s in (scheme,)}
         self.allowed_origins |= {o.strip().lower().rstrip("/") for o in settings.allowed_origins}
 
+    @property
+    def tools(self) -> dict[str, Any]:
+        return self.root.tools if self.root is not None else {}
+
+    @tools.setter
+    def tools(self, value: dict[str, Any]) -> None:
+        if self.root is not None:
+            self.root.tools = value
+
+    def root_target(self) -> Target:
+        if self.root is None:
+            raise Refused(404, "not found")
+        return self.root
+
+    def route(self, path: str) -> tuple[Target, str]:
+        """The target a path leads to, and the rest of the path after its prefix."""
+        if path.startswith("/servers/"):
+            name, sep, rest = path[len("/servers/"):].partition("/")
+            target = self.named.get(name)
+            if target is None or not sep:
+                raise Refused(404, "not found")
+            return target, "/" + rest
+        return self.root_target(), path
+
+    async def message_session(self, target: Target, owner: str, peer: Any) -> MessageSession:
+        """A new session for a message front: the target's back end, as a message back end."""
+        from .emulator import StreamableClient
+
+        backend: Any = await target.make(False)
+        if not getattr(backend, "emulated", False):
+            backend = StreamableClient(backend)
+        relay = self.app.relay(upstream=target.label, client=peer, server=backend)
+        backend.relay = relay
+        try:
+            await backend.start()
+        except Exception:
+            await backend.close()
+            raise
+        return MessageSession(owner, backend, relay, peer)
+
     # --- ASGI entry ---------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -307,29 +390,72 @@ class Gateway:
         if kind == "lifespan":
             await self._lifespan(receive, send)
             return
-        if kind != "http":
-            return
         raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw_headers}
+        if kind == "websocket":
+            await self._websocket(scope, receive, send, headers)
+            return
+        if kind != "http":
+            return
         try:
-            if scope["path"] != self.settings.path:
-                raise Refused(404, "not found")
+            target, rest = self.route(scope["path"])
             self._check_origin(headers)
             if self.draining:
                 raise Refused(503, "mcpwall is shutting down", headers=[(b"retry-after", b"1")])
             method = scope["method"]
+            if rest == self.settings.sse_path or rest == self.settings.messages_path:
+                await self._legacy(target, rest, scope, receive, send, headers)
+                return
+            if rest != self.settings.path:
+                raise Refused(404, "not found")
             if method == "POST":
-                await self._post(scope, receive, send, headers, raw_headers)
+                await self._post(scope, receive, send, headers, raw_headers, target)
             elif method == "GET":
-                await self._get(receive, send, headers)
+                await self._get(receive, send, headers, target)
             elif method == "DELETE":
-                await self._delete(send, headers)
+                await self._delete(send, headers, target)
             else:
                 raise Refused(405, f"method {method} not allowed", headers=[(b"allow", b"GET, POST, DELETE")])
         except Refused as r:
             await _answer(send, r.status, encode(error_message(r.msg_id, r.code, str(r))), r.headers)
         except Disconnected:
             pass
+
+    async def _legacy(self, target: Target, rest: str, scope: Scope, receive: Receive, send: Send,
+                      headers: dict[str, str]) -> None:
+        from . import legacy
+
+        method = scope["method"]
+        prefix = f"/servers/{target.name}" if target.name and target is not self.root else ""
+        if rest == self.settings.sse_path:
+            if method != "GET":
+                raise Refused(405, f"method {method} not allowed", headers=[(b"allow", b"GET")])
+            try:
+                await legacy.serve_stream(self, prefix, target, receive, send, headers)
+            except (Refused, Disconnected):
+                raise
+            except Exception as e:
+                log.error("cannot open a legacy SSE session: %s", e)
+                raise Refused(502, f"cannot reach the MCP server: {e}", -32000) from None
+            return
+        if method != "POST":
+            raise Refused(405, f"method {method} not allowed", headers=[(b"allow", b"POST")])
+        await legacy.serve_post(self, scope, receive, send, headers)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        from .websocket import serve_websocket
+
+        try:
+            target, rest = self.route(scope["path"])
+            if rest not in (self.settings.path, self.settings.ws_path):
+                raise Refused(404, "not found")
+            self._check_origin(headers)
+        except Refused as r:
+            await receive()
+            # Before the handshake completes, a close is an HTTP 403 for the client.
+            await send({"type": "websocket.close", "code": 1008, "reason": str(r)[:120]})
+            return
+        await serve_websocket(self, target, scope, receive, send, headers)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -362,13 +488,14 @@ class Gateway:
         cred = headers.get("authorization", "")
         return hashlib.sha256(cred.encode("latin-1")).hexdigest() if cred else "anonymous"
 
-    def _session(self, headers: Mapping[str, str]) -> FrontSession:
+    def _session(self, headers: Mapping[str, str], target: Target | None = None) -> FrontSession:
         sid = headers.get("mcp-session-id")
         if sid is None:
             raise Refused(400, "Bad Request: Mcp-Session-Id header is required")
         session = self.sessions.get(sid)
         # Another caller presenting this id learns nothing: the same 404 as for an unknown id.
-        if session is None or session.owner != self.owner_of(headers):
+        if session is None or session.owner != self.owner_of(headers) or (
+                target is not None and session.target is not target):
             raise Refused(404, "Session not found")
         if session.backend.stale:
             self.sessions.pop(sid, None)
@@ -413,7 +540,8 @@ class Gateway:
     # --- POST ---------------------------------------------------------------------------------
 
     async def _post(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str],
-                    raw_headers: list[tuple[bytes, bytes]]) -> None:
+                    raw_headers: list[tuple[bytes, bytes]], target: Target | None = None) -> None:
+        target = target if target is not None else self.root_target()
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
             raise Refused(415, "Unsupported Media Type: Content-Type must be application/json")
@@ -431,7 +559,7 @@ class Gateway:
         body_version = _meta_version(pre)
         if (isinstance(body_version, str) and body_version in STATELESS_VERSIONS) or (
                 version in STATELESS_VERSIONS and "mcp-session-id" not in headers):
-            await self._post_stateless(receive, send, headers, raw_headers, body, pre, expect)
+            await self._post_stateless(receive, send, headers, raw_headers, body, pre, expect, target)
             return
         if version is not None and version not in KNOWN_VERSIONS:
             raise Refused(400, f"Bad Request: unsupported MCP-Protocol-Version {version!r}; "
@@ -442,10 +570,10 @@ class Gateway:
         if "mcp-session-id" not in headers and is_init:
             if len(self.sessions) >= self.settings.max_sessions:
                 raise Refused(503, "too many sessions (http.max_sessions)", headers=[(b"retry-after", b"5")])
-            session = await self._new_session(owner)
+            session = await self._new_session(owner, target=target)
             new = True
         else:
-            session = self._session(headers)
+            session = self._session(headers, target)
         self._stream_slot(session)
         ex = Exchange("post", expect, batch=isinstance(pre, list), session=session)
         session.new_stream(ex)
@@ -461,11 +589,12 @@ class Gateway:
                 extra.append((b"mcp-session-id", session.id.encode("ascii")))
         await self._respond(session, ex, receive, send, headers, extra)
 
-    async def _new_session(self, owner: str, *, stateless: bool = False) -> FrontSession:
-        backend = await self.make_backend(stateless)
-        relay = self.app.relay(upstream=self.upstream)
+    async def _new_session(self, owner: str, *, stateless: bool = False, target: Target | None = None) -> FrontSession:
+        target = target if target is not None else self.root_target()
+        backend = await target.make(stateless)
+        relay = self.app.relay(upstream=target.label)
         sid = None if stateless else secrets.token_urlsafe(24)
-        session = FrontSession(self, sid, owner, backend, relay)
+        session = FrontSession(self, sid, owner, backend, relay, target)
         relay.client = session
         relay.server = backend
         backend.relay = relay
@@ -496,7 +625,7 @@ class Gateway:
 
     async def _post_stateless(self, receive: Receive, send: Send, headers: dict[str, str],
                               raw_headers: list[tuple[bytes, bytes]], body: bytes, pre: Any,
-                              expect: set[IdKey]) -> None:
+                              expect: set[IdKey], target: Target) -> None:
         seen: set[bytes] = set()
         for k, _ in raw_headers:
             if k in (b"mcp-protocol-version", b"mcp-method", b"mcp-name") or k.startswith(b"mcp-param-"):
@@ -504,7 +633,7 @@ class Gateway:
                     raise Refused(400, f"{k.decode()} header appears more than once", HEADER_MISMATCH,
                                   pre.get("id") if isinstance(pre, dict) else None)
                 seen.add(k)
-        session = await self._new_session(self.owner_of(headers), stateless=True)
+        session = await self._new_session(self.owner_of(headers), stateless=True, target=target)
         try:
             session.relay.session.protocol_version = _meta_version(pre) if isinstance(_meta_version(pre), str) \
                 else headers.get("mcp-protocol-version")
@@ -513,7 +642,7 @@ class Gateway:
                 if pre.get("method") == "tools/call":
                     params = pre.get("params")
                     name = params.get("name") if isinstance(params, dict) else None
-                    tool = self.tools.get(name) if isinstance(name, str) else None
+                    tool = target.tools.get(name) if isinstance(name, str) else None
                     schema = tool.get("inputSchema") if isinstance(tool, dict) else None
                 why = mirror.mismatch(pre, headers, schema)
                 if why is not None:
@@ -650,10 +779,10 @@ class Gateway:
 
     # --- GET and DELETE ---------------------------------------------------------------------
 
-    async def _get(self, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+    async def _get(self, receive: Receive, send: Send, headers: dict[str, str], target: Target | None = None) -> None:
         if headers.get("mcp-protocol-version") in STATELESS_VERSIONS and "mcp-session-id" not in headers:
             raise Refused(405, "no GET stream in protocol 2026-07-28", headers=[(b"allow", b"POST")])
-        session = self._session(headers)
+        session = self._session(headers, target)
         if "text/event-stream" not in headers.get("accept", ""):
             raise Refused(406, "Not Acceptable: the GET stream needs Accept: text/event-stream")
         self._stream_slot(session)
@@ -680,13 +809,14 @@ class Gateway:
             ctype = [(b"content-type", head.content_type.encode())] if head is not None and head.content_type else []
             await _answer(send, status, body, ctype, content_type=None)
             return
-        if last is None:
+        if last is None or session.get_stream is None or session.get_stream.closed:
+            # A resumed stream also carries whatever the server sends later.
             session.get_stream = ex
             session.flush_orphans(ex)
         await self._stream(session, ex, receive, send, [], until_answered=False)
 
-    async def _delete(self, send: Send, headers: dict[str, str]) -> None:
-        session = self._session(headers)
+    async def _delete(self, send: Send, headers: dict[str, str], target: Target | None = None) -> None:
+        session = self._session(headers, target)
         status = await session.close()
         if status == 405:
             await _answer(send, 405, b"", [(b"allow", b"GET, POST")], content_type=None)
@@ -714,13 +844,23 @@ class Gateway:
         for s in self.sessions.values():
             if s.get_stream is not None:
                 s.get_stream.end()
+        # Legacy SSE and WebSocket sessions cannot be resumed elsewhere: they end now.
+        for m in self.legacy.values():
+            close = getattr(m.peer, "close", None)
+            if close is not None and not asyncio.iscoroutinefunction(close):
+                close()
+        for ws in list(self.websockets):
+            task = asyncio.ensure_future(ws.close(1001, "mcpwall is shutting down"))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     async def shutdown(self) -> None:
         self.start_drain()
         if self._reaper is not None:
             self._reaper.cancel()
         sessions, self.sessions = list(self.sessions.values()), {}
-        await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
+        legacy, self.legacy = list(self.legacy.values()), {}
+        await asyncio.gather(*(s.close() for s in sessions), *(m.close() for m in legacy), return_exceptions=True)
 
 
 def _code(f: Frame) -> int | None:
@@ -853,9 +993,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-async def serve(app: App, make_backend: BackendFactory, upstream: str,
+async def serve(app: App, make_backend: BackendFactory | None, upstream: str,
                 cleanup: Callable[[], Awaitable[None]] | None = None,
-                tools: dict[str, Any] | None = None) -> int:
+                tools: dict[str, Any] | None = None, named: Mapping[str, Target] | None = None) -> int:
     """Run the gateway until SIGTERM/SIGINT; returns the exit code."""
     hs = app.settings.http
     host, port = parse_listen(hs.listen)
@@ -864,7 +1004,7 @@ async def serve(app: App, make_backend: BackendFactory, upstream: str,
                           "(--allow-remote) to expose mcpwall, with TLS and authentication in front.")
     if (hs.tls_cert is None) != (hs.tls_key is None):
         raise ConfigError("TLS needs both --tls-cert and --tls-key")
-    gateway = Gateway(app, hs, make_backend, upstream, host, port, tls=hs.tls_cert is not None)
+    gateway = Gateway(app, hs, make_backend, upstream, host, port, tls=hs.tls_cert is not None, named=named)
     if tools is not None:
         gateway.tools = tools  # shared with the upstream client, for Mcp-Param-* headers
     config = uvicorn.Config(
@@ -872,6 +1012,7 @@ async def serve(app: App, make_backend: BackendFactory, upstream: str,
         log_level="warning", access_log=False, timeout_graceful_shutdown=int(max(1, hs.drain_timeout)),
         ssl_certfile=str(hs.tls_cert) if hs.tls_cert else None, ssl_keyfile=str(hs.tls_key) if hs.tls_key else None,
         server_header=False, date_header=False, proxy_headers=False, timeout_keep_alive=30, h11_max_incomplete_event_size=64 * 1024,
+        ws="websockets-sansio", ws_max_size=hs.max_body_bytes, ws_ping_interval=20.0, ws_ping_timeout=20.0,
     )
     server = _Server(config, gateway)
     server.loop = asyncio.get_running_loop()

@@ -3,6 +3,11 @@
     mcpwall proxy --upstream https://example.com/mcp [--listen 127.0.0.1:8787]
     mcpwall proxy --upstream NAME            # a named entry of ``upstreams:`` in the config
     mcpwall proxy [--listen ...] -- COMMAND ARGS...   # HTTP clients reach a stdio server
+    mcpwall proxy --config mcpwall.yaml      # every entry of upstreams: at /servers/<name>/mcp,
+                                             # and all of them merged at /mcp
+
+Every target is served over Streamable HTTP (``/mcp``), legacy HTTP+SSE (``/sse`` and
+``/messages``) and WebSocket (``/mcp`` upgrades and ``/ws``), whatever it speaks itself.
 
 Registered in :data:`mcpwall.cli.ADDERS`; heavy imports happen only when it runs.
 """
@@ -24,7 +29,9 @@ def add_proxy(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: 
         description="Listen for MCP clients over Streamable HTTP and relay every message, inspected, to an "
         "HTTP upstream (--upstream) or to a stdio server started per session (COMMAND).",
     )
-    p.add_argument("--upstream", metavar="URL|NAME", help="Streamable HTTP URL, or a name under upstreams: in the config")
+    p.add_argument("--upstream", metavar="URL|NAME", help="server URL, or a name under upstreams: in the config")
+    p.add_argument("--upstream-transport", choices=["auto", "streamable-http", "sse", "websocket"], default="auto",
+                   help="how to reach --upstream (auto: ws(s):// is WebSocket, a path ending in /sse legacy SSE)")
     p.add_argument("--listen", metavar="HOST:PORT", help="address to listen on (default 127.0.0.1:8787)")
     p.add_argument("--path", metavar="PATH", help="endpoint path (default /mcp)")
     p.add_argument("--mode", choices=["monitor", "enforce"], help="monitor records, enforce applies verdicts")
@@ -43,18 +50,31 @@ def add_proxy(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: 
     p.set_defaults(handler=cmd_proxy)
 
 
+def resolve_upstream(settings: Any, target: str, transport: str = "auto",
+                     env: dict[str, str] | None = None) -> Any:
+    """An :class:`~.connect.Upstream` for a URL or for a name under ``upstreams:``."""
+    from .connect import Upstream
+
+    entry = settings.upstreams.get(target)
+    if entry is not None:
+        return Upstream.named(settings, target, entry, env or {})
+    if target.startswith(("http://", "https://", "ws://", "wss://")):
+        return Upstream(settings, url=target, transport=transport, env=env)
+    raise ConfigError(f"--upstream {target!r} is neither an http(s)/ws(s) URL nor a name under upstreams: "
+                      f"(known: {', '.join(sorted(settings.upstreams)) or 'none'})")
+
+
 def cmd_proxy(args: argparse.Namespace) -> int:
     from ..app import App
     from ..cli import _parse_env, settings_from, setup_logging
-    from .http import serve
+    from .connect import Upstream
+    from .http import Target, serve
 
     command = list(args.command)
     if command and command[0] == "--":
         command = command[1:]
-    if bool(command) == bool(args.upstream):
-        raise ConfigError("proxy needs exactly one of --upstream URL and a stdio server command, e.g. "
-                          "mcpwall proxy --upstream http://127.0.0.1:3001/mcp  or  "
-                          "mcpwall proxy -- npx -y @modelcontextprotocol/server-everything")
+    if command and args.upstream:
+        raise ConfigError("proxy takes either --upstream URL or a stdio server command, not both")
     overrides: dict[str, Any] = {
         "mode": args.mode, "audit.path": args.audit, "http.listen": args.listen, "http.path": args.path,
         "http.tls_cert": args.tls_cert, "http.tls_key": args.tls_key, "http.allow_remote": args.allow_remote,
@@ -63,34 +83,38 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     settings = settings_from(args, **overrides)
     setup_logging(settings)
     env = {**os.environ, **_parse_env(args.env)}
+    if not command and not args.upstream and not settings.upstreams:
+        raise ConfigError("proxy needs --upstream URL, a stdio server command, or upstreams: in the config, e.g. "
+                          "mcpwall proxy --upstream http://127.0.0.1:3001/mcp  or  "
+                          "mcpwall proxy -- npx -y @modelcontextprotocol/server-everything")
 
     async def run() -> int:
         app = App(settings)
+        named = {name: Upstream.named(settings, name, entry, env) for name, entry in settings.upstreams.items()}
+        targets = {name: Target(name, up.label, up.make, up.tools) for name, up in named.items()}
+        main: Upstream | None = None
         if command:
-            from .bridge import StdioChild
+            main = Upstream(settings, command=command, env=env)
+        elif args.upstream:
+            main = named.get(args.upstream) or resolve_upstream(settings, args.upstream, args.upstream_transport, env)
 
-            async def make_child(stateless: bool) -> Any:
-                return StdioChild(command, env, settings.child, settings.limits.max_message_bytes)
+        async def cleanup() -> None:
+            for up in {*named.values(), *([main] if main is not None else [])}:
+                await up.close()
 
-            return await serve(app, make_child, " ".join(command))
-        from .upstream import HttpUpstream, UpstreamClient
+        if main is not None:
+            return await serve(app, main.make, main.label, cleanup=cleanup, tools=main.tools, named=targets)
+        if not settings.http.aggregate.enabled:
+            return await serve(app, None, "upstreams", cleanup=cleanup, named=targets)
+        from .aggregate import Aggregator
 
-        target = args.upstream
-        entry = settings.upstreams.get(target)
-        if entry is not None:
-            url, headers, verify = entry.url, {k: v.get_secret_value() for k, v in entry.headers.items()}, entry.verify_tls
-        elif target.startswith(("http://", "https://")):
-            url, headers, verify = target, {}, True
-        else:
-            raise ConfigError(f"--upstream {target!r} is neither an http(s) URL nor a name under upstreams: "
-                              f"(known: {', '.join(sorted(settings.upstreams)) or 'none'})")
-        client = UpstreamClient(url, headers, connect_timeout=settings.http.connect_timeout,
-                                max_bytes=settings.limits.max_message_bytes, verify_tls=verify)
+        legs = {name: up for name, up in named.items() if settings.upstreams[name].aggregate}
 
-        async def make_http(stateless: bool) -> Any:
-            return HttpUpstream(client, stateless=stateless)
+        async def make_aggregate(stateless: bool) -> Any:
+            return Aggregator(settings, legs)
 
-        return await serve(app, make_http, url, cleanup=client.close, tools=client.tools)
+        label = "aggregate(" + ",".join(legs) + ")"
+        return await serve(app, make_aggregate, label, cleanup=cleanup, named=targets)
 
     try:
         import uvloop

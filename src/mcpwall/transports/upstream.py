@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 
 from ..frame import Frame, Kind, encode, error_message
-from ..relay import Outgoing, Relay
+from ..relay import Outgoing
 from . import mirror
 from .backend import Exchange, Head, exchange_of
 from .sse import SSEParser
@@ -52,6 +52,7 @@ class UpstreamClient:
         self._verify = verify_tls
         self._limit = limit
         self._http: aiohttp.ClientSession | None = None
+        self.connect_timeout = connect_timeout
         # Tool input schemas seen in tools/list answers, for Mcp-Param-* headers (2026-07-28).
         self.tools: dict[str, Any] = {}
 
@@ -79,9 +80,12 @@ class HttpUpstream:
 
     def __init__(self, client: UpstreamClient, *, stateless: bool = False) -> None:
         self.client = client
-        self.relay: Relay | None = None
+        self.relay: Any = None  # the Relay, or a StreamableClient standing in for it
         self.session_id: str | None = None  # the upstream's, never shown to the client
         self.stateless = stateless
+        # The negotiated protocol version, for callers that send no MCP-Protocol-Version of
+        # their own (a stdio or WebSocket client behind :class:`~.emulator.StreamableClient`).
+        self.version: str | None = None
         self._stale = False
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -109,10 +113,21 @@ class HttpUpstream:
                 # Unknown schema and an unchanged body: the client's own param headers still hold.
                 derived.update({k: v for k, v in front.items() if k.startswith(mirror.PARAM_PREFIX)})
             h.update(derived)
+        initialize = len(out.frames) == 1 and out.frames[0].method == "initialize"
+        if front is None and not initialize and "mcp-protocol-version" not in h and \
+                (version := self._version()) is not None:
+            h["mcp-protocol-version"] = version
         if self.session_id is not None:
             h["mcp-session-id"] = self.session_id
         h.update(self.client.headers)  # the upstream's own credentials, from the config
         return h
+
+    def _version(self) -> str | None:
+        if self.version is not None:
+            return self.version
+        session = getattr(self.relay, "session", None)
+        version = getattr(session, "protocol_version", None)
+        return version if isinstance(version, str) else None
 
     async def send(self, out: Outgoing) -> None:
         first = out.frames[0] if out.frames else None
@@ -190,6 +205,10 @@ class HttpUpstream:
                 for ev in parser.feed(chunk):
                     if ex.closed:
                         return
+                    if ev.id is not None:
+                        ex.last_event_id = ev.id
+                    if ev.retry is not None:
+                        ex.retry = ev.retry
                     if ev.is_message and self.relay is not None:
                         assert ev.data is not None
                         await self.relay.from_server(ev.data, {"exchange": ex, "event_id": ev.id})
@@ -217,8 +236,9 @@ class HttpUpstream:
         """Answer the requests among ``frames`` with an error on ``ex``."""
         for f in frames:
             if f.kind is Kind.REQUEST and f.id is not None:
-                if self.relay is not None:
-                    self.relay.session.close_request(f.direction, f.id)
+                session = getattr(self.relay, "session", None)
+                if session is not None:
+                    session.close_request(f.direction, f.id)
                 obj = error_message(f.id, -32000, why)
                 reply = Frame(encode(obj), obj, Kind.ERROR, f.direction.reverse, f.id, f.method, f)
                 ex.deliver(Outgoing(reply.raw, [reply]))
@@ -230,8 +250,8 @@ class HttpUpstream:
         headers = {"accept": SSE}
         if self.session_id is not None:
             headers["mcp-session-id"] = self.session_id
-        if self.relay is not None and self.relay.session.protocol_version:
-            headers["mcp-protocol-version"] = self.relay.session.protocol_version
+        if (version := self._version()) is not None:
+            headers["mcp-protocol-version"] = version
         if last_event_id is not None:
             headers["last-event-id"] = last_event_id
         headers.update(self.client.headers)
@@ -248,8 +268,8 @@ class HttpUpstream:
         if self.session_id is None or self.stateless:
             return 204
         headers = {"mcp-session-id": self.session_id, **self.client.headers}
-        if self.relay is not None and self.relay.session.protocol_version:
-            headers["mcp-protocol-version"] = self.relay.session.protocol_version
+        if (version := self._version()) is not None:
+            headers["mcp-protocol-version"] = version
         try:
             async with self.client.http.delete(self.client.url, headers=headers, allow_redirects=False) as resp:
                 status = resp.status
