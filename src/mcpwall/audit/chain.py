@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 import secrets
 import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from ..errors import AuditError
 
@@ -25,10 +26,13 @@ def genesis(key: bytes, chain_id: str) -> str:
     return hmac.new(key, f"mcpwall-audit-genesis:{chain_id}".encode(), hashlib.sha256).hexdigest()
 
 
+_encoder = msgspec.json.Encoder()
+
+
 def row_mac(key: bytes, prev_mac: str, fields: Sequence[Any]) -> str:
-    body = json.dumps(list(fields), ensure_ascii=False, separators=(",", ":"), default=str)
-    msg = prev_mac.encode("ascii") + b"\x1f" + body.encode("utf-8", "surrogatepass")
-    return hmac.new(key, msg, hashlib.sha256).hexdigest()
+    """HMAC of the previous MAC and the row's columns, as compact JSON (UTF-8, shortest floats)."""
+    body = _encoder.encode(list(fields))
+    return hmac.new(key, prev_mac.encode("ascii") + b"\x1f" + body, hashlib.sha256).hexdigest()
 
 
 def parse_key(text: str) -> bytes:

@@ -8,6 +8,7 @@ or ``pii``. The stored text keeps the message's shape so the log stays readable.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,8 +18,8 @@ from ..verdict import Finding
 
 MASKED_CATEGORIES = frozenset({"secrets", "pii"})
 
-# Substring tests on the lower-cased bytes: a case-insensitive regex alternation is ~50x slower.
-_HINTS = (b"pass", b"secret", b"token", b"key", b"auth", b"cookie", b"credential", b"bearer", b"pwd")
+# Searched in the lower-cased bytes: a case-insensitive alternation is ~50x slower.
+_HINTS = re.compile(rb"pass|secret|token|key|auth|cookie|credential|bearer|pwd")
 _EXACT = frozenset({
     "pass", "password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "authorization",
     "cookie", "setcookie", "credential", "credentials", "bearer", "sessionid", "privatekey",
@@ -70,8 +71,7 @@ def _mask_spans(obj: Any, findings: Iterable[Finding]) -> None:
 
 
 def _may_hold_credentials(raw: bytes) -> bool:
-    low = raw.lower()
-    return any(h in low for h in _HINTS)
+    return _HINTS.search(raw.lower()) is not None
 
 
 def mask_frame(raw: bytes, obj: Any, findings: list[Finding]) -> str:

@@ -96,7 +96,9 @@ def chain_id(con: sqlite3.Connection) -> str:
 
 def _id_text(msg_id: Any) -> str | None:
     # JSON keeps the id's type visible: 1 and "1" are stored differently.
-    return None if msg_id is None else json.dumps(msg_id, ensure_ascii=False)
+    if msg_id is None:
+        return None
+    return str(msg_id) if type(msg_id) is int else json.dumps(msg_id, ensure_ascii=False)
 
 
 @dataclass(slots=True)
