@@ -16,10 +16,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import peers
 import pytest
 from harness import frames
 from mcp import Client, MCPError, StdioServerParameters
+
+import peers
 
 pytestmark = pytest.mark.integration
 
