@@ -19,8 +19,10 @@ semantic slots rather than as exact phrases:
   ...") is discounted: a signal inside quotes or in a sentence with mention cues counts
   only when it is itself imperative and unquoted.
 
-All patterns are RE2 (linear time); one ``re2.Set`` pass over each view says which rules
-can match before any of them is run for spans. Views are the normaliser's variants plus,
+All patterns are RE2 (linear time). One Hyperscan pass over each view says which rules can
+match and where a match could end (for a few rules, where a part every match contains
+ends); RE2 then runs only those rules, over the whole text when it is short and in bounded
+windows around the candidates when it is long, so the work stays linear in the text. Views are the normaliser's variants plus,
 only when those found nothing, cheap de-obfuscations of short texts (rot13, reversed,
 leetspeak, spaced-out letters, Morse).
 """
@@ -28,8 +30,19 @@ leetspeak, spaced-out letters, Morse).
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterable
+import dataclasses
+import hashlib
+import importlib
+import json
+import logging
+import os
+import re
+import sys
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import re2
 
@@ -38,10 +51,19 @@ from mcpwall.verdict import Finding, Severity
 
 __all__ = ["RULES", "detect"]
 
+log = logging.getLogger(__name__)
+try:
+    import hyperscan as _hs_module
+
+    _hs: Any = _hs_module
+except ImportError:  # pragma: no cover - without the wheel every rule runs on every text
+    _hs = None
+
 THRESHOLD = 0.999
 WINDOW = 260  # characters within which signals reinforce each other
 MAX_HITS_PER_RULE = 6
 MAX_DERIVED_LEN = 4096
+FULL_SCAN_CHARS = 4096  # texts up to this long are matched whole, longer ones in windows
 
 
 def _alt(words: Iterable[str]) -> str:
@@ -376,6 +398,11 @@ LANGS: tuple[_Lang, ...] = (
 )
 
 
+def _second(lang: _Lang, first: str, second: str) -> str:
+    """The slot that ends a pair's match: what Hyperscan looks for (see ``_TRIGGERS``)."""
+    return first if lang.object_first else second
+
+
 def _pair(lang: _Lang, first: str, second: str) -> str:
     gap = lang.gap
     sep = r"[^.!?。！？\n]"
@@ -403,6 +430,7 @@ class Rule:
     mention_ok: bool = True
     roles: frozenset[str] | None = None
     case_sensitive: bool = False
+    trigger: str | None = None
 
 
 _DESC = frozenset({"tool_description"})
@@ -421,6 +449,7 @@ def _rules() -> list[Rule]:
                 _pair(lang, lang.verbs, lang.objects),
                 H,
                 "tells the model to ignore its instructions",
+                trigger=_second(lang, lang.verbs, lang.objects),
             ),
             Rule(f"jailbreak.{tag}", 0.6, lang.jailbreak, M, "asks the model to drop its restrictions"),
             Rule(f"now.{tag}", 0.45, lang.now, M, "redefines the model's behaviour from now on"),
@@ -430,6 +459,7 @@ def _rules() -> list[Rule]:
                 _pair(lang, lang.reveal, lang.sysprompt),
                 H,
                 "asks for the system prompt or hidden instructions",
+                trigger=_second(lang, lang.reveal, lang.sysprompt),
             ),
             Rule(f"rules_dont_apply.{tag}", 1.0, lang.dont_apply, H, "claims the model's rules do not apply"),
             Rule(f"conceal.{tag}", 1.0, lang.conceal, H, "hides an action from the user"),
@@ -546,7 +576,31 @@ def _rules() -> list[Rule]:
     return r
 
 
-RULES: tuple[Rule, ...] = tuple(_rules())
+def _widen(pattern: str) -> str:
+    """Make an embedded start anchor optional (Hyperscan rejects them); a trigger may
+    match more than the rule, never less."""
+    return pattern.replace("(?:^|", "(?:|")
+
+
+# What Hyperscan looks for instead of a rule's whole pattern: a part that every match of
+# the rule contains. Used where the whole pattern is slow for Hyperscan to compile (a long
+# gap between two big alternations) or rejected by it (embedded anchors).
+_TRIGGERS: dict[str, str] = {
+    "secret_access": _widen(_SECRET_STRONG),
+    "directive_risk": _widen(_RISK),
+    "secret_sink": rf"\b{_SECRET_WEAK}\b",
+    "exfil_send": rf"{_EXTERNAL}|\bexternally\b|\boutside\b",
+    "exfil_send.weak": _EXTERNAL,
+    "exfil_send.ml": r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://\S|extern|внешн",
+    "shadowing": r"(?:always|must|also|first|instead|make sure to|be sure to|remember to|you should)\b|\b(?:instead|always|automatically|actually|secretly|silently|without)\b|\binstead of (?:calling|using|invoking)|\btool (?:replaces|supersedes|overrides|shadows)\b|\bany (?:other )?tool\b",
+}
+
+
+def _with_triggers(rules: list[Rule]) -> list[Rule]:
+    return [dataclasses.replace(r, trigger=_TRIGGERS[r.name]) if r.name in _TRIGGERS else r for r in rules]
+
+
+RULES: tuple[Rule, ...] = tuple(_with_triggers(_rules()))
 # Indices of rules switched off (used by bench/detection.py to measure generalisation).
 DISABLED: set[int] = set()
 # Rules that are descriptive sentences about the tool itself when they open a field.
@@ -581,17 +635,147 @@ def _compile(rule: Rule) -> re2._Regexp:
 _COMPILED = [_compile(r) for r in RULES]
 
 
-def _build_set() -> re2.Set:
-    opts = re2.Options()
-    opts.max_mem = 256 << 20
-    s = re2.Set.SearchSet(opts)
-    for rx in _COMPILED:
-        s.Add(rx.pattern)
-    s.Compile()
-    return s
+_MAX_WINDOW = 2048  # characters either side of a trigger, for rules with unbounded parts
 
 
-_SET = _build_set()
+def _max_len(rule: Rule) -> int:
+    """Longest match of a rule in characters (capped); windows around triggers use it."""
+    parser: Any = importlib.import_module("re._parser")
+    try:
+        src = re.sub(r"\\x\{([0-9a-fA-F]+)\}", lambda m: f"\\U{int(m.group(1), 16):08x}", rule.pattern)
+        src = re.sub(r"\(\?-i:", "(?:", src)
+        hi = int(parser.parse(src).getwidth()[1])
+    except Exception:
+        return _MAX_WINDOW
+    return min(hi, _MAX_WINDOW)
+
+
+_MAXLEN = [_max_len(r) for r in RULES]
+
+
+def _hs_expression(rule: Rule) -> tuple[bytes, int]:
+    """The rule (or its trigger) in Hyperscan's dialect, with flags. Whole patterns are
+    compiled in prefilter mode: Hyperscan may report more than the rule matches, never
+    less, and RE2 then decides."""
+    assert _hs is not None
+    src = rule.trigger if rule.trigger is not None else rule.pattern
+    flags = 0 if rule.trigger is not None else _hs.HS_FLAG_PREFILTER
+    m = re.match(r"\(\?([ims]+)\)", src)
+    if m:
+        for c in m.group(1):
+            flags |= {"i": _hs.HS_FLAG_CASELESS, "m": _hs.HS_FLAG_MULTILINE, "s": _hs.HS_FLAG_DOTALL}[c]
+        src = src[m.end() :]
+    elif not rule.case_sensitive:
+        flags |= _hs.HS_FLAG_CASELESS
+    if rule.pattern.startswith("(?mi)"):
+        flags |= _hs.HS_FLAG_MULTILINE
+    src = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(?:", src)
+    if not src.isascii() or "\\x{" in src:
+        flags |= _hs.HS_FLAG_UTF8
+    return src.encode("utf-8"), flags
+
+
+class _Candidates:
+    """One Hyperscan pass that says, per rule, where a match could end (character
+    offsets). Built on first use and cached on disk like the pattern engine's database."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._db: Any = None
+        self._local = threading.local()
+        self.available = _hs is not None
+
+    def _build(self) -> Any:
+        assert _hs is not None
+        exprs, flags = zip(*(_hs_expression(r) for r in RULES), strict=True)
+        key = hashlib.sha256(
+            json.dumps([getattr(_hs, "__version__", "?"), sys.platform, [e.decode() for e in exprs], flags]).encode()
+        ).hexdigest()[:32]
+        path: Path | None = None
+        try:
+            from mcpwall.detect.engine import cache_dir
+
+            path = cache_dir() / f"hs-injection-{key}.db"
+            if path.exists():
+                db = _hs.loadb(path.read_bytes(), _hs.HS_MODE_BLOCK)
+                db.scratch = _hs.Scratch(db)
+                return db
+        except Exception as e:  # stale or unreadable cache: compile
+            log.info("ignoring cached injection database: %s", e)
+        db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+        db.compile(expressions=list(exprs), ids=list(range(len(exprs))), flags=list(flags))
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_bytes(_hs.dumpb(db))
+                os.replace(tmp, path)
+            except OSError as e:
+                log.info("cannot cache the injection database: %s", e)
+        return db
+
+    def _database(self) -> Any:
+        if self._db is None:
+            with self._lock:
+                if self._db is None:
+                    try:
+                        self._db = self._build()
+                    except Exception:
+                        log.exception("cannot compile the injection prefilter; every rule runs on every text")
+                        self.available = False
+                        raise
+        return self._db
+
+    def ends(self, text: str) -> dict[int, list[int]] | None:
+        """Rule index -> candidate end offsets in ``text``; None when every rule must run."""
+        if not self.available:
+            return None
+        try:
+            db = self._database()
+        except Exception:
+            return None
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = db.scratch.clone()
+            self._local.scratch = scratch
+        raw = text.encode("utf-8", "surrogatepass")
+        hits: list[tuple[int, int]] = []
+        db.scan(raw, match_event_handler=_on_hit, context=hits, scratch=scratch)
+        out: dict[int, list[int]] = {}
+        if not hits:
+            return out
+        if len(raw) != len(text):
+            hits = _to_chars(raw, hits)
+        for idx, end in hits:
+            lst = out.get(idx)
+            if lst is None:
+                out[idx] = [end]
+            else:
+                lst.append(end)
+        return out
+
+
+def _on_hit(idx: int, _start: int, end: int, _flags: int, hits: list[tuple[int, int]]) -> None:
+    hits.append((idx, end))
+
+
+def _to_chars(raw: bytes, hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Byte ends to character ends, one forward pass over the sorted distinct ends."""
+    n = len(raw)
+    conv: dict[int, int] = {}
+    last_b = last_c = 0
+    for e in sorted({e for _, e in hits}):
+        b = e
+        while b < n and 0x80 <= raw[b] < 0xC0:
+            b += 1  # a prefilter end inside a character: round up to the character's end
+        b = max(b, last_b)
+        last_c += len(raw[last_b:b].decode("utf-8", "surrogatepass"))
+        last_b = b
+        conv[e] = last_c
+    return [(i, conv[e]) for i, e in hits]
+
+
+_CANDIDATES = _Candidates()
 
 _REMEDIATION = {
     "request": "Do not pass this argument to the tool as-is; it carries instructions aimed at the model. Confirm the request with the user.",
@@ -658,12 +842,14 @@ class _Hit:
 
 
 def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    # Slices, not pos/endpos: RE2's wrapper re-encodes the whole text on every call.
     lo = max(0, start - 300)
     s = lo
-    for m in _SENTENCE_END.finditer(text, lo, start):
-        s = m.end()
-    m2 = _SENTENCE_END.search(text, end, min(len(text), end + 300))
-    e = m2.start() if m2 else min(len(text), end + 300)
+    for m in _SENTENCE_END.finditer(text[lo:start]):
+        s = lo + m.end()
+    hi = min(len(text), end + 300)
+    m2 = _SENTENCE_END.search(text[end:hi])
+    e = end + m2.start() if m2 else hi
     return s, e
 
 
@@ -708,9 +894,9 @@ def _is_first_sentence(text: str, start: int) -> bool:
     """True when ``start`` opens the text, or the description part of a ``name: desc`` line."""
     line_start = text.rfind("\n", 0, start) + 1
     seg_start = line_start
-    fm = _FIELD_START.match(text, line_start)
-    if fm is not None and fm.end() <= start:
-        seg_start = fm.end()
+    fm = _FIELD_START.match(text[line_start : line_start + 64])
+    if fm is not None and line_start + fm.end() <= start:
+        seg_start = line_start + fm.end()
     elif line_start > 0:
         return False
     head = text[seg_start:start].strip(" \t\n-*#>:.")
@@ -718,26 +904,76 @@ def _is_first_sentence(text: str, start: int) -> bool:
         return True
     # Still inside an opening sentence that itself starts with a verb: a description of
     # what the tool does ("Execute a command ... and return stdout"), not a conditional.
-    if _SENTENCE_END.search(text, seg_start, start) is not None:
+    if _SENTENCE_END.search(text[seg_start:start]) is not None:
         return False
     first = head.split(None, 1)[0].lower().strip(",:")
     return first not in _SUBORDINATORS
 
 
+def _spans(idx: int, text: str, ends: list[int] | None) -> Iterator[tuple[int, int, Any]]:
+    """Matches of rule ``idx``: over the whole of a short text (exactly what RE2 finds),
+    in windows around the candidate ends in a long one (each at most the rule's longest
+    match either side, so work stays proportional to the candidates)."""
+    rx = _COMPILED[idx]
+    n = len(text)
+    if ends is None or n <= FULL_SCAN_CHARS:
+        for m in rx.finditer(text):
+            yield m.start(), m.end(), m
+        return
+    width = _MAXLEN[idx] + 1
+    regions: list[list[int]] = []
+    for e in sorted(set(ends)):
+        lo, hi = max(0, e - width), min(n, e + width)
+        if regions and lo <= regions[-1][1]:
+            regions[-1][1] = max(regions[-1][1], hi)
+        else:
+            regions.append([lo, hi])
+    for lo, hi in regions:
+        # One character of left context, so that anchors and word boundaries at the cut
+        # see the real text; a match running into the right edge may be cut short.
+        ctx = 1 if lo > 0 else 0
+        sub = text[lo - ctx : hi]
+        pos = ctx
+        while pos <= len(sub):
+            m = rx.search(sub, pos)
+            if m is None or m.start() < ctx:
+                break
+            if hi < n and m.end() >= len(sub):
+                break
+            if m.end() == m.start():
+                pos = m.end() + 1
+                continue
+            yield lo - ctx + m.start(), lo - ctx + m.end(), _Shifted(m, lo - ctx)
+            pos = m.end()
+
+
+class _Shifted:
+    """A match found in a window, with offsets in the whole text."""
+
+    __slots__ = ("_m", "_shift")
+
+    def __init__(self, m: Any, shift: int) -> None:
+        self._m = m
+        self._shift = shift
+
+    def start(self, group: int = 0) -> int:
+        s: int = self._m.start(group)
+        return s + self._shift if s >= 0 else s
+
+
 def _hits(text: str, role: str) -> list[_Hit]:
-    matched = _SET.Match(text)
-    if not matched:
+    cands = _CANDIDATES.ends(text)
+    if cands is not None and not cands:
         return []
     out: list[_Hit] = []
-    for idx in matched:
+    for idx in sorted(cands) if cands is not None else range(len(RULES)):
         if idx in DISABLED:
             continue
         rule = RULES[idx]
         if rule.roles is not None and role not in rule.roles:
             continue
         n = 0
-        for m in _COMPILED[idx].finditer(text):
-            start, end = m.span()
+        for start, end, m in _spans(idx, text, cands[idx] if cands is not None else None):
             if end <= start:
                 continue
             if rule.name in _FIRST_SENTENCE_EXEMPT and role == "tool_description":
