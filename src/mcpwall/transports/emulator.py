@@ -47,8 +47,8 @@ class _Peek(msgspec.Struct):
 
     id: Any = None
     method: Any = None
-    result: msgspec.Raw | None = None
-    error: msgspec.Raw | None = None
+    result: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    error: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
 
 
 _peek_one = msgspec.json.Decoder(_Peek)
@@ -172,12 +172,12 @@ class StreamableClient(MessageBackend):
             return
         for p in peeked:
             if p.method is None and isinstance(p.id, (int, str)) and not isinstance(p.id, bool) and (
-                    p.result is not None or p.error is not None):
+                    p.result is not msgspec.UNSET or p.error is not msgspec.UNSET):
                 key = id_key(p.id)
                 ex = self._waiting.pop(key, None)
                 if ex is not None:
                     ex.expect.discard(key)
-                if key in self._init_ids and p.result is not None:
+                if key in self._init_ids and isinstance(p.result, msgspec.Raw):
                     self._init_ids.discard(key)
                     with contextlib.suppress(msgspec.DecodeError):
                         version = msgspec.json.decode(p.result, type=_InitResult).protocolVersion
@@ -295,7 +295,7 @@ def _answers(body: bytes, msg_id: Any) -> bool:
         p = _peek_one.decode(body)
     except (msgspec.DecodeError, RecursionError):
         return False
-    return p.error is not None and p.id == msg_id and type(p.id) is type(msg_id)
+    return p.error is not msgspec.UNSET and p.id == msg_id and type(p.id) is type(msg_id)
 
 
 def _delay(retry_ms: int | None) -> float:
