@@ -24,6 +24,7 @@ import binascii
 import html
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -190,9 +191,6 @@ _ENCODED_HINT = re2.compile(
     r"[A-Za-z0-9+/_-]{16,}|%[0-9A-Fa-f]{2}|&#?[A-Za-z0-9]{2,10};|\\[uUx][0-9A-Fa-f]{2}|[01]{8} [01]{8}|<~"
 )
 # One pass finds every run that could be base64, base32 or hex; each run is then classified.
-_ALNUM_RUN = re.compile(r"[A-Za-z0-9+/_=-]{16,}")  # a plain class: linear in stdlib re too
-_B64_RUN = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}")
-_B32_RUN = re.compile(r"(?<![A-Za-z0-9])[A-Z2-7]{16,}={0,6}")
 _A85_RUN = re.compile(r"<~[!-u\s]{10,}~>")
 _B85_RUN = re.compile(r"(?<![!-~])[0-9A-Za-z!#$%&()*+\-;<=>?@^_`{|}~]{30,}")
 _HEX_RUN = re.compile(r"(?<![0-9A-Za-z])(?:[0-9A-Fa-f]{2}){8,}(?![0-9A-Za-z])")
@@ -308,56 +306,135 @@ def _bin(run: str) -> str | None:
 
 _HEXDIGITS = frozenset("0123456789abcdefABCDEF")
 _B32_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567=")
+# A run of base-N or hex alphabet, continued across line breaks so that a wrapped blob
+# (MIME, PEM bodies, ``base64`` output) is one run and one decode. Linear in stdlib re:
+# a plain class, and the optional continuation backtracks at most one line.
+_RUN_BLOCK = re.compile(r"[A-Za-z0-9+/_=-]{16,}(?:\r?\n[A-Za-z0-9+/_=-]{16,})*")
+# The same over the bytes of ASCII text (offsets agree): RE2 does not retry inside words.
+_RUN_BLOCK_BYTES = re2.compile(rb"[A-Za-z0-9+/_=-]{16,}(?:\r?\n[A-Za-z0-9+/_=-]{16,})*")
+_B85_PUNCT = frozenset("#$%&()*;<=>?@^`{|}~")
+_B85_TOKEN = re2.compile(  # on bytes: no offset conversion per match
+    rb"[!-~]*[#$%&()*;<=>?@^`{|}~][!-~]*[#$%&()*;<=>?@^`{|}~][!-~]*[#$%&()*;<=>?@^`{|}~][!-~]*"
+)
+_HEX_SEP_GATE = re2.compile(r"[0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}")
+_BIN_GATE = re2.compile(r"[01]{8} ?[01]{8} ?[01]{8}")
 
 
 def _base_run(run: str) -> str | None:
     """Decode one alphanumeric run as base32 or base64, whichever yields text."""
-    if _HEXDIGITS.issuperset(run):
-        return None  # left to the hex layer
     if _B32_CHARS.issuperset(run):
         return _b32(run) or _b64(run)
     # base64 of text mixes cases; paths and identifiers rarely have an upper-case letter
     # after a lower-case one *and* a digit or symbol of the alphabet
-    if not (any(c.isupper() for c in run) and any(c.islower() for c in run)):
+    if run.lower() == run or run.upper() == run:
         return None
     return _b64(run)
 
 
-def _hex_run(run: str) -> str | None:
-    if not _HEXDIGITS.issuperset(run) or len(run) % 2:
-        return None
-    return _hex(run)
+def _pieces(block: str) -> list[tuple[int, int, str]]:
+    """The runs of a block: each wrapped blob in it (lines of one width, the last no
+    longer) joined into one run; any other line on its own."""
+    if "\n" not in block:
+        return [(0, len(block), block)]
+    lines = block.split("\n")
+    out: list[tuple[int, int, str]] = []
+    pos = 0
+    i = 0
+    while i < len(lines):
+        width = len(lines[i].rstrip("\r"))
+        j = i + 1
+        while j < len(lines) and len(lines[j].rstrip("\r")) == width:
+            j += 1
+        if j < len(lines) and len(lines[j].rstrip("\r")) < width:
+            j += 1  # the blob's short last line
+        seg = lines[i:j]
+        end = pos + sum(len(x) + 1 for x in seg) - 1
+        out.append((pos, end - (1 if seg[-1].endswith("\r") else 0), "".join(x.rstrip("\r") for x in seg)))
+        pos = end + 1
+        i = j
+    return out
 
 
-_B85_PUNCT = frozenset("#$%&()*;<=>?@^`{|}~")
+_last_runs: tuple[str, tuple[list[tuple[int, int, str]], list[tuple[int, int, str]]]] | None = None
+
+
+def _runs(text: str) -> tuple[list[tuple[int, int, str]], list[tuple[int, int, str]]]:
+    """One pass over the alphanumeric runs of ``text``: (base-N decodings, hex decodings)
+    as (start, end, decoded) triples. The base64 and hex layers share it."""
+    global _last_runs
+    last = _last_runs
+    if last is not None and last[0] is text:
+        return last[1]
+    base: list[tuple[int, int, str]] = []
+    hexes: list[tuple[int, int, str]] = []
+    blocks: Iterable[tuple[int, str]] = (
+        ((m.start(), m.group(0).decode("ascii")) for m in _RUN_BLOCK_BYTES.finditer(text.encode("ascii")))
+        if text.isascii()
+        else ((m.start(), m.group(0)) for m in _RUN_BLOCK.finditer(text))
+    )
+    for origin, block in blocks:
+        for s, e, run in _pieces(block):
+            if len(run) < MIN_ENCODED_RUN:
+                continue
+            if _HEXDIGITS.issuperset(run):
+                if len(run) % 2 == 0:
+                    decoded = _hex(run)
+                    if decoded is not None:
+                        hexes.append((origin + s, origin + e, decoded))
+                continue
+            decoded = _base_run(run)
+            if decoded is not None:
+                base.append((origin + s, origin + e, decoded))
+    result = (base, hexes)
+    _last_runs = (text, result)
+    return result
+
+
+def _splice(text: str, subs: list[tuple[int, int, str]]) -> str:
+    out: list[str] = []
+    last = 0
+    for s, e, d in subs:
+        out.append(text[last:s])
+        out.append(d)
+        last = e
+    out.append(text[last:])
+    return "".join(out)
 
 
 def _b85_candidate(text: str) -> bool:
     """A long whitespace-free token using several base85-only symbols (cheap gate)."""
-    return any(len(tok) >= 30 and len(_B85_PUNCT.intersection(tok)) >= 3 for tok in text.split())
+    return any(
+        m.end() - m.start() >= 30 and len(_B85_PUNCT.intersection(m.group(0).decode())) >= 3
+        for m in _B85_TOKEN.finditer(text.encode("utf-8", "surrogatepass"))
+    )
 
 
 def _decode_base(text: str) -> str | None:
     cur = text
     changed = False
-    passes: list[tuple[re.Pattern[str] | re2._Regexp, object]] = [(_ALNUM_RUN, _base_run)]
     if "<~" in text:
-        passes.insert(0, (_A85_RUN, _a85))
-    if _b85_candidate(text):
-        passes.append((_B85_RUN, _b85))
-    for pattern, fn in passes:
-        new = _sub_runs(cur, pattern, fn)
+        new = _sub_runs(cur, _A85_RUN, _a85)
+        if new is not None:
+            cur, changed = new, True
+    base, _ = _runs(cur)
+    if base:
+        cur, changed = _splice(cur, base), True
+    if _b85_candidate(cur):
+        new = _sub_runs(cur, _B85_RUN, _b85)
         if new is not None:
             cur, changed = new, True
     return cur if changed else None
 
 
 def _decode_hex(text: str) -> str | None:
-    cur = text
-    changed = False
-    passes: list[tuple[re.Pattern[str] | re2._Regexp, object]] = [(_ALNUM_RUN, _hex_run)]
-    if text.count(" ") >= 7 and len(text) <= 1 << 16:
-        passes += [(_HEX_SEP_RUN, _hex), (_BIN_RUN, _bin)]
+    _, hexes = _runs(text)
+    cur = _splice(text, hexes) if hexes else text
+    changed = bool(hexes)
+    passes: list[tuple[re.Pattern[str] | re2._Regexp, object]] = []
+    if _HEX_SEP_GATE.search(text):
+        passes.append((_HEX_SEP_RUN, _hex))
+    if _BIN_GATE.search(text):
+        passes.append((_BIN_RUN, _bin))
     for pattern, fn in passes:
         new = _sub_runs(cur, pattern, fn)
         if new is not None:

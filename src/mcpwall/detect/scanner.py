@@ -38,17 +38,20 @@ log = logging.getLogger(__name__)
 DETECTOR = "patterns"
 # Markers of text that some decoding could change: escapes, entities, percent-encoding,
 # terminal escapes, and runs long enough to be base64 or hex.
-_ESCAPE_HINT = re.compile(r"[%&\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 try:  # RE2 scans for runs in linear time; stdlib re retries at every position of a run
     import re2 as _re2
 
-    _RUN: Any = _re2.compile(rb"[A-Za-z0-9+/=_-]{20,}")
+    _ESCAPE_HINT: Any = _re2.compile(r"[%&\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|<~|[01]{8} ?[01]{8} ?[01]{8}")
+
+    _RUN: Any = _re2.compile(rb"[A-Za-z0-9+/=_-]{16,}")
 except ImportError:  # pragma: no cover
-    _RUN = re.compile(rb"[A-Za-z0-9+/=_-]{20,}")
+    _ESCAPE_HINT = re.compile(r"[%&\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|<~|[01]{8} ?[01]{8} ?[01]{8}")
+    _RUN = re.compile(rb"[A-Za-z0-9+/=_-]{16,}")
 _DIGIT = re.compile(rb"[0-9]")
 _UPPER = re.compile(rb"[A-Z]")
 _LOWER = re.compile(rb"[a-z]")
 _HEX = re.compile(rb"[0-9a-fA-F]+")
+_BASE32 = re.compile(rb"[A-Z2-7]+=*")
 _INJECTION_MIN_CHARS = 8
 # Anything but printable ASCII and ordinary whitespace: candidates for hidden characters.
 _UNUSUAL_CHAR = re.compile(r"[^\t\n\r\x20-\x7e]")
@@ -84,14 +87,19 @@ def _optional(module: str) -> Any:
 
 
 def _maybe_encoded(text: str) -> bool:
-    """Could a decoder find something in this ASCII text? Escapes, entities, percent signs
-    and control characters say yes; so does a long run that looks like base64 (digits and
-    both letter cases) or hex. Paths and identifiers are long runs too, but rarely both."""
+    """Could a decoder find something in this ASCII text? Escapes, entities, percent signs,
+    control characters, Ascii85 and binary octets say yes; so does a long run that looks
+    like base64 (digits and both letter cases), base32 (upper case and 2-7) or hex. Paths
+    and identifiers are long runs too, but rarely like those."""
     if _ESCAPE_HINT.search(text):
         return True
     for m in _RUN.finditer(text.encode("ascii", "replace")):
         run = m.group()
-        if _DIGIT.search(run) and ((_UPPER.search(run) and _LOWER.search(run)) or (len(run) >= 32 and _HEX.fullmatch(run))):
+        if _DIGIT.search(run) and (
+            (_UPPER.search(run) and _LOWER.search(run))
+            or (len(run) >= 32 and _HEX.fullmatch(run))
+            or _BASE32.fullmatch(run)
+        ):
             return True
     return False
 
