@@ -354,3 +354,50 @@ def test_the_stdio_front_gives_the_direct_results_over_this_back(back: str, upst
     got = asyncio.run(run("stdio", argv, env))
     assert got == baseline, f"stdio front over {back} back:\n{json.dumps(got, indent=1)}"
 
+
+
+# --- edges of the new fronts ----------------------------------------------------------------------
+
+
+def test_websocket_front_needs_the_mcp_subprotocol_and_an_allowed_origin(upstream: int, env: dict[str, str]) -> None:
+    async def attempt(url: str, **kwargs: Any) -> int | str:
+        async with aiohttp.ClientSession() as http:
+            try:
+                async with http.ws_connect(url, **kwargs) as ws:
+                    return f"open:{ws.protocol}"
+            except aiohttp.WSServerHandshakeError as e:
+                return e.status
+
+    with proxy("streamable-http", upstream, env) as listen:
+        url = f"ws://127.0.0.1:{listen}/mcp"
+        assert asyncio.run(attempt(url, protocols=("mcp",))) == "open:mcp"
+        assert asyncio.run(attempt(url)) == 403
+        assert asyncio.run(attempt(url, protocols=("mcp",), origin="http://evil.example")) == 403
+        assert asyncio.run(attempt(url, protocols=("mcp",), headers={"host": "evil.example"})) == 403
+
+
+def test_legacy_sse_front_names_its_own_endpoint_and_binds_the_session_to_the_caller(
+        upstream: int, env: dict[str, str]) -> None:
+    async def go(listen: int) -> tuple[str, int, int]:
+        d = SseDriver(f"http://127.0.0.1:{listen}/sse")
+        await d.start()
+        try:
+            assert d.endpoint is not None
+            endpoint = d.endpoint.result()
+            async with aiohttp.ClientSession() as http:
+                post = f"http://127.0.0.1:{listen}{endpoint}"
+                body = json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"})
+                async with http.post(post, data=body, headers={"content-type": "application/json",
+                                                              "authorization": "Bearer someone"}) as r:
+                    stranger = r.status
+                async with http.post(post.split("?")[0] + "?sessionId=nope", data=body,
+                                     headers={"content-type": "application/json"}) as r:
+                    unknown = r.status
+            return endpoint, stranger, unknown
+        finally:
+            await d.close()
+
+    with proxy("sse", upstream, env) as listen:
+        endpoint, stranger, unknown = asyncio.run(go(listen))
+    assert endpoint.startswith("/messages?sessionId=") and "127.0.0.1" not in endpoint and str(upstream) not in endpoint
+    assert stranger == 404 and unknown == 404
