@@ -29,6 +29,7 @@ leetspeak, spaced-out letters, Morse).
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import dataclasses
 import hashlib
@@ -100,9 +101,9 @@ _SECRET_STRONG = _alt(
         r"\.docker/config\.json", r"kubeconfig", r"\.kube/config", r"\bmcp\.json", r"claude_desktop_config",
         r"\.cursor/", r"/etc/(?:passwd|shadow|sudoers)", r"private[ _-]?keys?", r"browser cookies",
         r"local ?storage", r"keychain", r"seed phrase", r"wallet (?:seed|keys?)",
-        r"(?:all|any|every)\s+(?:\w+\s+){0,2}(?:api[ _-]?keys?|secrets?|credentials|tokens|passwords|cookies|environment variables|env vars)",
+        r"(?:all|any|every)\s+(?:\w{1,40}\s+){0,2}(?:api[ _-]?keys?|secrets?|credentials|tokens|passwords|cookies|environment variables|env vars)",
         r"(?:api[ _-]?keys?|secrets?|credentials|tokens|passwords)\s+(?:found|stored|available|present)\s+in",
-        r"(?:session|user'?s?|current|process|stored|saved|discovered|cached)\s+(?:\w+\s+)?(?:credentials|tokens?|cookies|passwords?|secrets?|api[ _-]?keys?)",
+        r"(?:session|user'?s?|current|process|stored|saved|discovered|cached)\s+(?:\w{1,40}\s+)?(?:credentials|tokens?|cookies|passwords?|secrets?|api[ _-]?keys?)",
         r"process environment", r"security-credentials", r"\bPII\b",
         r"personal (?:data|information)", r"(?:conversation|chat) history", r"previous messages",
         r"customer (?:list|data|records|emails|database)", r"credit card numbers",
@@ -117,7 +118,7 @@ _SECRET_WEAK = _alt(
 # Where data would leave: the model's own output, the request, a parameter.
 _SINK = (
     r"(?:in|into|to|inside|within|as)\s+(?:the\s+|your\s+|a\s+|an\s+|every\s+|each\s+)?"
-    r"(?:[\w-]+\s+){0,2}(?:response|reply|answer|output|request|retry|headers?|metadata|body|"
+    r"(?:[\w-]{1,40}\s+){0,2}(?:response|reply|answer|output|request|retry|headers?|metadata|body|"
     r"parameters?|arguments?|field|query string|url|payload|message|log|summary)"
 )
 
@@ -398,11 +399,6 @@ LANGS: tuple[_Lang, ...] = (
 )
 
 
-def _second(lang: _Lang, first: str, second: str) -> str:
-    """The slot that ends a pair's match: what Hyperscan looks for (see ``_TRIGGERS``)."""
-    return first if lang.object_first else second
-
-
 def _pair(lang: _Lang, first: str, second: str) -> str:
     gap = lang.gap
     sep = r"[^.!?。！？\n]"
@@ -430,7 +426,7 @@ class Rule:
     mention_ok: bool = True
     roles: frozenset[str] | None = None
     case_sensitive: bool = False
-    trigger: str | None = None
+    trigger: tuple[str, ...] | None = None
 
 
 _DESC = frozenset({"tool_description"})
@@ -449,7 +445,7 @@ def _rules() -> list[Rule]:
                 _pair(lang, lang.verbs, lang.objects),
                 H,
                 "tells the model to ignore its instructions",
-                trigger=_second(lang, lang.verbs, lang.objects),
+                trigger=(lang.verbs, lang.objects),
             ),
             Rule(f"jailbreak.{tag}", 0.6, lang.jailbreak, M, "asks the model to drop its restrictions"),
             Rule(f"now.{tag}", 0.45, lang.now, M, "redefines the model's behaviour from now on"),
@@ -459,7 +455,7 @@ def _rules() -> list[Rule]:
                 _pair(lang, lang.reveal, lang.sysprompt),
                 H,
                 "asks for the system prompt or hidden instructions",
-                trigger=_second(lang, lang.reveal, lang.sysprompt),
+                trigger=(lang.reveal, lang.sysprompt),
             ),
             Rule(f"rules_dont_apply.{tag}", 1.0, lang.dont_apply, H, "claims the model's rules do not apply"),
             Rule(f"conceal.{tag}", 1.0, lang.conceal, H, "hides an action from the user"),
@@ -582,17 +578,26 @@ def _widen(pattern: str) -> str:
     return pattern.replace("(?:^|", "(?:|")
 
 
-# What Hyperscan looks for instead of a rule's whole pattern: a part that every match of
-# the rule contains. Used where the whole pattern is slow for Hyperscan to compile (a long
-# gap between two big alternations) or rejected by it (embedded anchors).
-_TRIGGERS: dict[str, str] = {
-    "secret_access": _widen(_SECRET_STRONG),
-    "directive_risk": _widen(_RISK),
-    "secret_sink": rf"\b{_SECRET_WEAK}\b",
-    "exfil_send": rf"{_EXTERNAL}|\bexternally\b|\boutside\b",
-    "exfil_send.weak": _EXTERNAL,
-    "exfil_send.ml": r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://\S|extern|внешн",
-    "shadowing": r"(?:always|must|also|first|instead|make sure to|be sure to|remember to|you should)\b|\b(?:instead|always|automatically|actually|secretly|silently|without)\b|\binstead of (?:calling|using|invoking)|\btool (?:replaces|supersedes|overrides|shadows)\b|\bany (?:other )?tool\b",
+# What Hyperscan looks for instead of a rule's whole pattern: parts that every match of
+# the rule contains, all of them within the rule's longest match of each other. Used where
+# the whole pattern is slow for Hyperscan (a long gap between big alternations) or
+# rejected by it (embedded anchors). The pair rules (override, extraction) get their two
+# slots in ``_rules``. Each candidate costs a window of RE2 work, so parts that are rare
+# together make good triggers.
+_SINK_NOUN = r"\b(?:response|reply|answer|output|request|retry|headers?|metadata|body|parameters?|arguments?|field|query string|url|payload|message|log|summary)\b"
+_SEND_VERB = r"\b(?:send|forward|e-?mail|mail|post|upload|transmit|leak|exfiltrate|share|copy|submit|cc|bcc|report)\b"
+_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "directive_risk": (_widen(_RISK),),
+    "secret_access": (_EXFIL_VERBS, _widen(_SECRET_STRONG)),
+    "secret_sink": (rf"\b{_SECRET_WEAK}\b", _SINK_NOUN, _EXFIL_VERBS),
+    "exfil_send": (_SEND_VERB, rf"{_EXTERNAL}|\bexternally\b|\boutside\b"),
+    "exfil_send.weak": (_SEND_VERB, _EXTERNAL),
+    "exfil_send.ml": (
+        r"envo(?:ie|yez|yer)|env[ií]a|env[ií]e|enviar|sende|senden|schicke|invia|inviare|envie|отправь|отправьте|перешли|发送|发给|送信|送って|보내",
+    ),
+    "shadowing": (
+        r"(?:always|must|also|first|instead|make sure to|be sure to|remember to|you should)\b|\b(?:instead|always|automatically|actually|secretly|silently|without)\b|\binstead of (?:calling|using|invoking)|\btool (?:replaces|supersedes|overrides|shadows)\b|\bany (?:other )?tool\b",
+    ),
 }
 
 
@@ -635,7 +640,8 @@ def _compile(rule: Rule) -> re2._Regexp:
 _COMPILED = [_compile(r) for r in RULES]
 
 
-_MAX_WINDOW = 2048  # characters either side of a trigger, for rules with unbounded parts
+_MAX_WINDOW = 600  # characters either side of a candidate for rules with unbounded parts (their
+# matches are sentence-bound in practice; only texts over FULL_SCAN_CHARS use windows)
 
 
 def _max_len(rule: Rule) -> int:
@@ -653,13 +659,9 @@ def _max_len(rule: Rule) -> int:
 _MAXLEN = [_max_len(r) for r in RULES]
 
 
-def _hs_expression(rule: Rule) -> tuple[bytes, int]:
-    """The rule (or its trigger) in Hyperscan's dialect, with flags. Whole patterns are
-    compiled in prefilter mode: Hyperscan may report more than the rule matches, never
-    less, and RE2 then decides."""
+def _hs_flags(rule: Rule, src: str) -> tuple[str, int]:
     assert _hs is not None
-    src = rule.trigger if rule.trigger is not None else rule.pattern
-    flags = 0 if rule.trigger is not None else _hs.HS_FLAG_PREFILTER
+    flags = 0
     m = re.match(r"\(\?([ims]+)\)", src)
     if m:
         for c in m.group(1):
@@ -672,7 +674,25 @@ def _hs_expression(rule: Rule) -> tuple[bytes, int]:
     src = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(?:", src)
     if not src.isascii() or "\\x{" in src:
         flags |= _hs.HS_FLAG_UTF8
-    return src.encode("utf-8"), flags
+    return src, flags
+
+
+def _hs_expressions(rule: Rule) -> list[tuple[bytes, int]]:
+    """The rule's trigger parts (or its whole pattern) in Hyperscan's dialect, with flags.
+    Whole patterns are compiled in prefilter mode: Hyperscan may report more than the
+    rule matches, never less, and RE2 then decides."""
+    assert _hs is not None
+    if rule.trigger is None:
+        src, flags = _hs_flags(rule, rule.pattern)
+        return [(src.encode("utf-8"), flags | _hs.HS_FLAG_PREFILTER)]
+    out = []
+    for part in rule.trigger:
+        src, flags = _hs_flags(rule, part)
+        out.append((src.encode("utf-8"), flags))
+    return out
+
+
+_PARTS: list[tuple[int, int]] = []  # Hyperscan id -> (rule index, trigger part)
 
 
 class _Candidates:
@@ -687,7 +707,13 @@ class _Candidates:
 
     def _build(self) -> Any:
         assert _hs is not None
-        exprs, flags = zip(*(_hs_expression(r) for r in RULES), strict=True)
+        pairs: list[tuple[bytes, int]] = []
+        _PARTS.clear()
+        for i, r in enumerate(RULES):
+            for j, expr in enumerate(_hs_expressions(r)):
+                pairs.append(expr)
+                _PARTS.append((i, j))
+        exprs, flags = zip(*pairs, strict=True)
         key = hashlib.sha256(
             json.dumps([getattr(_hs, "__version__", "?"), sys.platform, [e.decode() for e in exprs], flags]).encode()
         ).hexdigest()[:32]
@@ -741,18 +767,38 @@ class _Candidates:
         raw = text.encode("utf-8", "surrogatepass")
         hits: list[tuple[int, int]] = []
         db.scan(raw, match_event_handler=_on_hit, context=hits, scratch=scratch)
-        out: dict[int, list[int]] = {}
         if not hits:
-            return out
+            return {}
         if len(raw) != len(text):
             hits = _to_chars(raw, hits)
-        for idx, end in hits:
-            lst = out.get(idx)
+        parts: dict[tuple[int, int], list[int]] = {}
+        for hid, end in hits:
+            key = _PARTS[hid]
+            lst = parts.get(key)
             if lst is None:
-                out[idx] = [end]
+                parts[key] = [end]
             else:
                 lst.append(end)
+        out: dict[int, list[int]] = {}
+        for (idx, part), ends in parts.items():
+            if part != 0:
+                continue
+            k = len(RULES[idx].trigger or ())
+            if k > 1:
+                # every part must occur within the rule's longest match of the candidate
+                width = _MAXLEN[idx]
+                others = [sorted(parts.get((idx, j), ())) for j in range(1, k)]
+                if not all(others):
+                    continue
+                ends = [e for e in ends if all(_near(o, e, width) for o in others)]
+            if ends:
+                out[idx] = ends
         return out
+
+
+def _near(sorted_ends: list[int], e: int, width: int) -> bool:
+    i = bisect.bisect_left(sorted_ends, e - width)
+    return i < len(sorted_ends) and sorted_ends[i] <= e + width
 
 
 def _on_hit(idx: int, _start: int, end: int, _flags: int, hits: list[tuple[int, int]]) -> None:
