@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 
 from .errors import ConfigError
+from .policy.findings import FindingAction, default_actions
 from .policy.rules import PolicySettings
 from .transports.settings import HttpSettings, UpstreamSettings
 
@@ -78,6 +79,37 @@ class PinsSettings(Model):
     db: Path | None = Field(None, description="state database (pins, approvals); default: <state dir>/state.db")
 
 
+class SuppressionSettings(Model):
+    """Silence detection rules (glob on the rule id) for a server, a tool and/or a JSON path."""
+
+    rule: str = "*"
+    server: str = Field("*", description="glob on the upstream (command line, URL or name)")
+    tool: str = "*"
+    path: str = Field("*", description="JSON path glob, e.g. $.result.content[*].text")
+
+
+class DetectionSettings(Model):
+    """The detectors in the live pipeline, and the built-in actions on what they find."""
+
+    enabled: bool = True
+    builtin_packs: bool = True
+    packs: list[Path] = Field(default_factory=list, description="extra rule pack files or directories (YAML)")
+    disabled: list[str] = Field(default_factory=list, description="rule ids (globs) switched off")
+    suppress: list[SuppressionSettings] = Field(default_factory=list)
+    max_field_chars: int = Field(8 * 1024 * 1024, ge=1024, description="longer fields are reported uninspected")
+    max_findings_per_rule: int = Field(32, ge=1)
+    offload_bytes: int = Field(262144, ge=0, description="scan messages this big on a worker thread (0: never)")
+    actions: list[FindingAction] = Field(default_factory=default_actions)
+
+    def scanner_options(self) -> dict[str, Any]:
+        """The keys :meth:`mcpwall.detect.scanner.Scanner.from_settings` understands."""
+        return {
+            "builtin_packs": self.builtin_packs, "packs": [str(p.expanduser()) for p in self.packs],
+            "disabled": list(self.disabled), "suppress": [s.model_dump() for s in self.suppress],
+            "max_field_chars": self.max_field_chars, "max_findings_per_rule": self.max_findings_per_rule,
+        }
+
+
 class Settings(Model):
     mode: Mode = Mode.MONITOR
     limits: LimitsSettings = Field(default_factory=lambda: LimitsSettings())
@@ -88,8 +120,7 @@ class Settings(Model):
     pins: PinsSettings = Field(default_factory=lambda: PinsSettings())
     http: HttpSettings = Field(default_factory=lambda: HttpSettings())
     upstreams: dict[str, UpstreamSettings] = Field(default_factory=dict)
-    # Sections owned by other parts; typed models replace these as they land.
-    detection: dict[str, Any] = Field(default_factory=dict)
+    detection: DetectionSettings = Field(default_factory=lambda: DetectionSettings())
 
     # The file the settings came from: policy `extends` paths are relative to it, and a
     # reload (SIGHUP, file change) reads it again.

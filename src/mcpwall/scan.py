@@ -115,7 +115,7 @@ def _scanner(args: argparse.Namespace) -> Scanner:
     if config:
         from .config import load
 
-        return Scanner.from_settings(load(config))
+        return Scanner.from_settings(load(config).detection.scanner_options())
     return Scanner.from_settings({})
 
 

@@ -57,7 +57,9 @@ async def test_rug_pull_is_quarantined_in_enforce_mode_and_released_by_approval(
     tmp_path: Path, mode: str, changed_name: str, drift_rule: str
 ) -> None:
     audit = tmp_path / "audit.db"
-    config = write_config(tmp_path / "mcpwall.yaml", audit, {"mode": "enforce"})
+    # Detection would also withhold the poisoned description, approved or not; this test is
+    # about pins alone (tests/integration/test_wrap_detection.py covers detection).
+    config = write_config(tmp_path / "mcpwall.yaml", audit, {"mode": "enforce", "detection": {"enabled": False}})
     changed = ListChanged()
     async with wrapped_client(config, [RUGPULL, mode], message_handler=changed) as client:
         assert await names(client) == ["add", "echo"]  # trusted on first use

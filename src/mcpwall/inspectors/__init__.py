@@ -14,6 +14,14 @@ from ..pipeline import Inspector, Pipeline
 Factory = Callable[[Settings], Inspector | None]
 
 
+def _detection(settings: Settings) -> Inspector | None:
+    from .detection import DetectionInspector
+
+    if not settings.detection.enabled:
+        return None
+    return DetectionInspector.from_settings(settings.detection)
+
+
 def _pinning(settings: Settings) -> Inspector | None:
     from ..config import state_db_path
     from .pinning import PinningInspector
@@ -30,7 +38,7 @@ def _policy(settings: Settings) -> Inspector | None:
 
 
 # The default list; a factory returns None when its inspector is switched off.
-DEFAULT: list[Factory] = [_pinning, _policy]
+DEFAULT: list[Factory] = [_detection, _pinning, _policy]
 
 
 def build(settings: Settings, factories: list[Factory] | None = None) -> Pipeline:

@@ -30,6 +30,7 @@ from ..policy import budget as budgets
 from ..policy.dataflow import Flow
 from ..policy.engine import Facts, Policy, Ruling, compile_policy
 from ..policy.external import Cedar, Opa
+from ..policy.findings import FindingPolicy
 from ..policy.rules import Action, PolicySettings, RuleSet
 from ..session import Session
 from ..state import StateError, StateStore, open_store
@@ -69,8 +70,11 @@ class PolicyInspector(Inspector):
     kinds = frozenset({Kind.REQUEST, Kind.NOTIFICATION, Kind.RESPONSE})
 
     def __init__(self, settings: PolicySettings, *, source: Path | None = None, enforce: bool = True,
-                 state_db: Path | None = None, store: StateStore | None = None, replay: bool = False) -> None:
+                 state_db: Path | None = None, store: StateStore | None = None, replay: bool = False,
+                 actions: FindingPolicy | None = None) -> None:
         self.compiled = Compiled(settings, source)
+        # Built-in actions on detection findings, after the user's rules (policy/findings.py).
+        self.actions = actions
         self.replay = replay  # deciding recorded traffic again: no approvals are asked or stored
         self.source = source
         self.enforce = enforce
@@ -82,8 +86,9 @@ class PolicyInspector(Inspector):
     def from_settings(cls, settings: Settings) -> PolicyInspector:
         from ..config import state_db_path
 
+        d = settings.detection
         return cls(settings.policy, source=settings.source, enforce=settings.enforce,
-                   state_db=state_db_path(settings))
+                   state_db=state_db_path(settings), actions=FindingPolicy(d.actions) if d.enabled else None)
 
     # --- compatibility with the first rule model ----------------------------------------
 
@@ -101,6 +106,8 @@ class PolicyInspector(Inspector):
         """Swap in a new policy; raises (keeping the old one) when it does not compile."""
         new = Compiled(settings.policy, settings.source)
         old, self.compiled = self.compiled, new
+        if self.actions is not None:
+            self.actions = FindingPolicy(settings.detection.actions)
         self.version += 1
         if old.opa is not None:
             import asyncio
@@ -118,6 +125,9 @@ class PolicyInspector(Inspector):
     # --- routing --------------------------------------------------------------------------
 
     def wants(self, frame: Frame) -> bool:
+        return self.actions is not None or self._rules_want(frame)
+
+    def _rules_want(self, frame: Frame) -> bool:
         if frame.kind is Kind.RESPONSE:
             return frame.method == "tools/list" or self.compiled.policy.inspects_responses
         return frame.kind is not Kind.ERROR
@@ -133,6 +143,21 @@ class PolicyInspector(Inspector):
         return await self.review(frame, session, ())
 
     async def review(self, frame: Frame, session: Session, findings: Sequence[Finding]) -> Verdict:
+        actions = self.actions
+        if actions is None:
+            return await self._rule(frame, session, findings)
+        verdict = await self._rule(frame, session, findings) if self._rules_want(frame) else Pass()
+        if not isinstance(verdict, (Pass, Modify)) or (findings and self._explicit(verdict)):
+            return verdict
+        return actions.decide(frame, session, findings, verdict)
+
+    def _explicit(self, verdict: Verdict) -> bool:
+        """A user rule that matches findings decided: the built-in actions stand aside."""
+        return bool(verdict.rule) and any(
+            r.name == verdict.rule and r.match.findings is not None
+            for layer in self.compiled.policy.layers for r in layer.settings.rules)
+
+    async def _rule(self, frame: Frame, session: Session, findings: Sequence[Finding]) -> Verdict:
         compiled = self.compiled  # one policy for the whole message, even across a reload
         if frame.kind is Kind.RESPONSE:
             if frame.method == "tools/list":
