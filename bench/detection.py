@@ -24,6 +24,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -135,6 +136,14 @@ def scanner_fn() -> Callable[[str, str, dict[str, Any] | None], set[str]] | None
     return run
 
 
+_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+
+
+def _is_ip_only(text: str) -> bool:
+    """The row's only credential-like content is an IPv4 address."""
+    return bool(_IPV4.search(text)) and not re.search(r"(?i)pass|secret|token|key", text)
+
+
 def load(path: str) -> list[dict[str, Any]]:
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
@@ -198,6 +207,15 @@ def score(
             print(f"{cat:<20} {d:<18} {100 * c / t:7.1f}%   {c}/{t}")
             tc, tt = tc + c, tt + t
         print(f"{'all':<20} {'':<18} {100 * tc / tt:7.1f}%   {tc}/{tt}")
+        ip_rows = [r for r in missed if r["category"] == "secrets" and _is_ip_only(r["text"])]
+        if ip_rows:
+            sec_c, sec_t = (sum(v[i] for k, v in rec.items() if k[0] == "secrets") for i in (0, 1))
+            print(
+                f"  note: {len(ip_rows)} missed secrets rows are public IP addresses that detect-secrets labels"
+                " secrets; issue 3 makes IPs PII (reported as pii.ipv4_public, only recorded)."
+                f" Secrets recall without them: {100 * sec_c / (sec_t - len(ip_rows)):.1f}%"
+                f" ({sec_c}/{sec_t - len(ip_rows)})"
+            )
     if fp:
         fc = ft = 0
         for cat, (c, t) in sorted(fp.items()):
@@ -217,6 +235,7 @@ def main() -> None:
     ap.add_argument("--dev", default=os.path.join(REPO, "..", "shared", "corpus", "dev.jsonl"))
     ap.add_argument("--benign", default=os.path.join(REPO, "tests", "corpus", "benign"))
     ap.add_argument("--synthetic", default=os.path.join(REPO, "tests", "corpus", "synthetic"))
+    ap.add_argument("--heldout", default=os.path.join(REPO, "tests", "corpus", "heldout"))
     ap.add_argument(
         "--misses", type=int, default=0, help="print up to N missed / false-positive rows per set"
     )
@@ -254,6 +273,11 @@ def main() -> None:
             misses=args.misses,
             label=f"synthetic corpus {os.path.relpath(args.synthetic)}",
         )
+
+    held = [r for p in sorted(glob.glob(os.path.join(args.heldout, "*.jsonl"))) for r in load(p)]
+    if held:
+        score(held, fn, own_only, args.misses,
+              f"held-out-style cases {os.path.relpath(args.heldout)} (paraphrases, languages, encodings)")
 
     if ERRORS:
         print(
