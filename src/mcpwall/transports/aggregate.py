@@ -155,7 +155,7 @@ class Aggregator(MessageBackend):
             await self._fan(frame, self._alive(), params, self._merge_initialize)
         elif method in ("ping", "logging/setLevel"):
             legs = self._alive() if method == "ping" else [
-                leg for leg in self._alive() if "logging" in leg.capabilities]
+                leg for leg in self._alive() if "logging" in leg.capabilities or not leg.capabilities]
             await self._fan(frame, legs, params, lambda _: {})
         elif method in LISTS:
             await self._list(frame, method, params)
@@ -213,7 +213,9 @@ class Aggregator(MessageBackend):
                 return
             targets = {name: c for name, c in cursors.items() if name in self.legs and self.legs[name].alive}
         else:
-            targets = {leg.name: None for leg in self._alive() if capability in leg.capabilities}
+            # Without an initialize (2026-07-28 has none) nothing is known: ask every upstream.
+            targets = {leg.name: None for leg in self._alive()
+                       if capability in leg.capabilities or not leg.capabilities}
         per_leg = {name: ({**params, "cursor": c} if c is not None else
                           {k: v for k, v in params.items() if k != "cursor"}) for name, c in targets.items()}
 
