@@ -401,3 +401,37 @@ def test_legacy_sse_front_names_its_own_endpoint_and_binds_the_session_to_the_ca
         endpoint, stranger, unknown = asyncio.run(go(listen))
     assert endpoint.startswith("/messages?sessionId=") and "127.0.0.1" not in endpoint and str(upstream) not in endpoint
     assert stranger == 404 and unknown == 404
+
+
+def test_sigterm_ends_open_legacy_sse_and_websocket_sessions_within_the_drain_time(
+        upstream: int, env: dict[str, str]) -> None:
+    listen = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "mcpwall", "proxy", "--listen", f"127.0.0.1:{listen}",
+                             *back_target("websocket", upstream)], env={**env, "MCPWALL_HTTP__DRAIN_TIMEOUT": "3"})
+
+    async def go() -> tuple[bool, bool, float]:
+        sse = SseDriver(f"http://127.0.0.1:{listen}/sse")
+        ws = WsDriver(f"ws://127.0.0.1:{listen}/ws")
+        await sse.start()
+        await ws.start()
+        t0 = time.monotonic()
+        proc.terminate()
+        sse_task = next(iter(sse.tasks))
+        ws_task = next(iter(ws.tasks))
+        done, _ = await asyncio.wait({sse_task, ws_task}, timeout=10)
+        await asyncio.to_thread(proc.wait, 10)
+        elapsed = time.monotonic() - t0
+        ended = (sse_task in done, ws_task in done)
+        await sse.close()
+        await ws.close()
+        return ended[0], ended[1], elapsed
+
+    try:
+        wait_port(listen, proc)
+        sse_ended, ws_ended, elapsed = asyncio.run(go())
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert sse_ended and ws_ended
+    assert proc.returncode == 0 and elapsed < 3 + 2
