@@ -295,9 +295,48 @@ policy:
   default: allow                # what happens when no rule matches: allow or deny
   rules: []
   # Rules are matched first to last; the first match wins. Patterns are globs.
+  # Actions: allow | deny | warn (pass, with a finding) | redact (the matched argument or
+  # finding paths) | require_approval (asks through MCP elicitation, or names
+  # `mcpwall approvals grant ID`). A rule can also match findings of detection.
   # rules:
   #   - name: no-shell
   #     match: {method: "tools/call", tool: "run_*"}
-  #     action: deny              # allow | deny | warn
+  #     action: deny
   #     reason: shell tools are not allowed here
+  #   - name: trust-internal-emails   # a rule about findings overrides detection.actions
+  #     match: {tool: "crm_*", findings: {category: pii, kind: "pii.email"}}
+  #     action: allow
+  #   - name: confirm-sends
+  #     match: {method: "tools/call", tool: "send_*"}
+  #     action: require_approval
+  # approvals: {ttl_seconds: 600, elicitation: true, timeout_seconds: 120}
+
+pins:                           # trust on first use of each server's tools, prompts, instructions
+  enabled: true                 # a changed or new tool is hidden and its calls blocked until
+  mode: inherit                 # `mcpwall pins approve`; inherit | monitor | enforce
+
+detection:
+  enabled: true                 # scan every model-visible field, both directions
+  builtin_packs: true
+  packs: []                     # extra rule pack files or directories (YAML)
+  disabled: []                  # rule ids (globs) to switch off, e.g. "pii.ipv4_public"
+  suppress: []                  # - {rule: "pii.email", server: "*", tool: "crm_*", path: "*"}
+  max_field_chars: 8388608      # longer fields are recorded as uninspected, never as clean
+  max_findings_per_rule: 32
+  offload_bytes: 262144         # messages this big are scanned on a worker thread
+  # What enforce mode does with a finding, after the policy rules (a policy rule that matches
+  # findings decides instead). First matching entry wins; no match: record. Monitor mode
+  # only records. Actions: record | redact (in place: [REDACTED:<rule>]) | block (a request is
+  # refused, a response replaced by an error; in a tools/prompts/resources listing only
+  # the item is removed and later calls to it are blocked). where: request | response |
+  # catalogue (listings and initialize). severity: at least this (info..critical).
+  # Emails, phones and IP addresses (pii, low) and secrets a client sends are recorded only.
+  actions:
+    - {category: secrets, where: [response, catalogue], severity: medium, action: redact}
+    - {category: pii, where: [response, catalogue], severity: high, action: redact}  # cards, SSNs, IBANs, national ids
+    - {category: [tool_poisoning, prompt_injection], where: catalogue, severity: medium, action: block}
+    - {category: hidden_unicode, where: catalogue, severity: high, action: block}
+    - {category: [prompt_injection, tool_poisoning], where: response, severity: high, action: block}
+    - {category: [prompt_injection, command_injection, path_traversal], where: request, severity: medium, action: block}
+    - {category: exfiltration, where: [request, response], severity: high, action: block}
 """

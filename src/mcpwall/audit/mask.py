@@ -61,12 +61,21 @@ def _mask_spans(obj: Any, findings: Iterable[Finding]) -> None:
             continue
         if not isinstance(text, str):
             continue
-        spans = sorted((f.span for f in group if f.span), reverse=True)
-        if len(spans) != len(group):  # a finding without a span hides the whole field
+        # A finding without a span, or with one in a decoded view of the field (a base64
+        # blob), hides the whole field: its span does not point into the stored text.
+        if any(f.span is None or "decoded" in f.extra for f in group):
             jsonpath.replace_string(obj, path, f"[{group[0].category} masked]")
             continue
-        for start, end in spans:
-            text = f"{text[:start]}[{group[0].category} masked]{text[end:]}"
+        # Overlapping spans (two rules on one value) are merged, each masked once.
+        merged: list[list[Any]] = []
+        for f in sorted(group, key=lambda f: f.span or (0, 0)):
+            start, end = f.span or (0, 0)
+            if merged and start < merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end, f.category])
+        for start, end, category in reversed(merged):
+            text = f"{text[:start]}[{category} masked]{text[end:]}"
         jsonpath.replace_string(obj, path, text)
 
 

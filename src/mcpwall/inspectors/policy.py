@@ -379,7 +379,7 @@ class PolicyInspector(Inspector):
                 return verdict
         limit = policy.budget(frame.tool, session.upstream, frame.method)
         if limit is None or len(frame.raw) <= limit[0]:
-            return verdict or Pass()
+            return verdict or Pass(rule=ruling.rule.name if ruling.rule is not None else "")
         max_bytes, how, name = limit
         size = len(frame.raw)
         msg = f"response of {size} bytes is over the budget of {max_bytes} bytes ({name})"
