@@ -4,7 +4,8 @@
 Streamable HTTP client, in ``legacy`` and ``auto`` modes; the server has no 2026-07-28
 support, so a client pinned to it must fail the same way both ways) and in ``sse`` mode
 (the SDK's legacy HTTP+SSE client against mcpwall's legacy front, whose ``endpoint`` event
-names mcpwall, never the upstream). The script is the one of the stdio comparison
+names mcpwall, never the upstream), and through ``mcpwall wrap --upstream URL``: the SDK's stdio
+client, with mcpwall playing the HTTP client's part towards the server. The script is the one of the stdio comparison
 (tests/integration/test_wrap_peers.py): tools, sampling, elicitation, roots, progress,
 logging, resources and subscriptions, prompts, completion, cancellation. Both routes talk
 to the same server process, one after the other, so server-side state such as its
@@ -35,7 +36,7 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp.client.sse import sse_client
 from mcp.shared.exceptions import MCPDeprecationWarning
 from test_wrap_peers import (
@@ -83,6 +84,17 @@ class Endpoints:
     direct: str
     proxied: str
     audit: Path
+    workdir: Path
+
+    def wrapped(self) -> tuple[StdioServerParameters, Path]:
+        """``mcpwall wrap --upstream <direct URL>`` for a stdio client, with its own audit log."""
+        audit = self.workdir / "wrap-audit.db"
+        config = self.workdir / "wrap.yaml"
+        config.write_text(f"mode: monitor\naudit:\n  path: {json.dumps(str(audit))}\n"
+                          f"  key_file: {json.dumps(str(self.workdir / 'audit.key'))}\n", encoding="utf-8")
+        return StdioServerParameters(command=sys.executable, args=[
+            "-m", "mcpwall", "wrap", "--config", str(config), "--upstream", self.direct],
+            env={**os.environ, "MCPWALL_STATE_DIR": str(self.workdir / "state")}), audit
 
 
 @contextlib.contextmanager
@@ -103,18 +115,20 @@ def everything_behind_mcpwall(mode: str, workdir: Path) -> Iterator[Endpoints]:
     try:
         wait_port(up, server)
         wait_port(front, proxy)
-        yield Endpoints(f"http://127.0.0.1:{up}/{path}", f"http://127.0.0.1:{front}/{path}", audit)
+        yield Endpoints(f"http://127.0.0.1:{up}/{path}", f"http://127.0.0.1:{front}/{path}", audit, workdir)
     finally:
         for p in (proxy, server):
             p.terminate()
             p.wait(15)
 
 
-def transport_for(url: str) -> Any:
-    return sse_client(url) if url.endswith("/sse") else url
+def transport_for(url: Any) -> Any:
+    if isinstance(url, str) and url.endswith("/sse"):
+        return sse_client(url)
+    return url
 
 
-async def run_script(url: str, mode: str) -> Transcript:
+async def run_script(url: Any, mode: str) -> Transcript:
     transcript = Transcript()
     peer = Peer(transcript, list(EVERYTHING_ROOTS))
     with anyio.fail_after(180):
@@ -131,17 +145,25 @@ async def run_script(url: str, mode: str) -> Transcript:
     return transcript
 
 
-CASES = [("streamableHttp", "legacy"), ("streamableHttp", "auto"), ("sse", "legacy")]
+# (server mode, SDK client mode, how the client reaches mcpwall): "proxy" is the same transport
+# as the server's through ``mcpwall proxy``; "wrap" is the SDK's stdio client through
+# ``mcpwall wrap --upstream URL`` (the bridge emulates the HTTP client's side).
+CASES = [("streamableHttp", "legacy", "proxy"), ("streamableHttp", "auto", "proxy"), ("sse", "legacy", "proxy"),
+         ("streamableHttp", "legacy", "wrap"), ("sse", "legacy", "wrap")]
 
 
-@pytest.fixture(scope="module", params=CASES, ids=[f"{m}-{c}" for m, c in CASES])
+@pytest.fixture(scope="module", params=CASES, ids=["-".join(c) for c in CASES])
 def transcripts(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                ) -> tuple[Transcript, Transcript, Endpoints]:
-    mode, client_mode = request.param
+                ) -> tuple[Transcript, Transcript, Path]:
+    mode, client_mode, front = request.param
     with everything_behind_mcpwall(mode, tmp_path_factory.mktemp(f"everything-{mode}")) as ends:
         direct = anyio.run(run_script, ends.direct, client_mode)
-        proxied = anyio.run(run_script, ends.proxied, client_mode)
-    return direct, proxied, ends
+        if front == "wrap":
+            target, audit = ends.wrapped()
+        else:
+            target, audit = ends.proxied, ends.audit
+        proxied = anyio.run(run_script, target, client_mode)
+    return direct, proxied, audit
 
 
 SESSION_ID = re.compile(r"session [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -153,7 +175,7 @@ def without_session_ids(value: Any) -> Any:
 
 
 def test_sdk_client_gets_identical_results_directly_and_through_mcpwall(
-        transcripts: tuple[Transcript, Transcript, Endpoints]) -> None:
+        transcripts: tuple[Transcript, Transcript, Path]) -> None:
     direct, proxied = (Transcript(without_session_ids(t.steps), t.server_requests, t.notifications, t.errors)
                        for t in transcripts[:2])
     assert list(proxied.steps) == list(direct.steps)
@@ -168,7 +190,7 @@ def test_sdk_client_gets_identical_results_directly_and_through_mcpwall(
 
 
 def test_the_script_really_exercised_server_requests_progress_and_notifications(
-        transcripts: tuple[Transcript, Transcript, Endpoints]) -> None:
+        transcripts: tuple[Transcript, Transcript, Path]) -> None:
     _, proxied, _ = transcripts
     assert {"sampling/createMessage", "elicitation/create", "roots/list"} <= {m for m, _ in proxied.server_requests}
     assert proxied.steps["progress of trigger-long-running-operation"] == [[1, 3, None], [2, 3, None], [3, 3, None]]
@@ -177,11 +199,11 @@ def test_the_script_really_exercised_server_requests_progress_and_notifications(
         e["method"] for e in proxied.notifications}
 
 
-def test_mcpwall_audited_the_proxied_session(transcripts: tuple[Transcript, Transcript, Endpoints]) -> None:
-    _, _, ends = transcripts
+def test_mcpwall_audited_the_proxied_session(transcripts: tuple[Transcript, Transcript, Path]) -> None:
+    _, _, audit = transcripts
     import sqlite3
 
-    with contextlib.closing(sqlite3.connect(ends.audit)) as db:
+    with contextlib.closing(sqlite3.connect(audit)) as db:
         methods = {m for (m,) in db.execute("select distinct method from audit where method is not null")}
     assert {"initialize", "tools/call", "sampling/createMessage", "elicitation/create", "roots/list"} <= methods
 
