@@ -31,6 +31,8 @@ class Upstream:
     get_opened: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     push: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
     gone: bool = False
+    hung_up: asyncio.Event = field(default_factory=asyncio.Event)
+    hanging: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         headers = {k.lower(): v for k, v in request.headers.items()}
@@ -64,6 +66,15 @@ class Upstream:
             return web.Response(status=202)
         if method == "refuse":
             return web.Response(status=403)
+        if method == "hang":
+            resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
+            await resp.prepare(request)
+            await resp.write(b"id: h-1\ndata: \n\n")
+            self.hanging.set()
+            try:
+                await asyncio.Event().wait()
+            finally:
+                self.hung_up.set()
         resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
         await resp.prepare(request)
         await resp.write(b"id: call-1\nretry: 10\ndata: \n\n")  # priming event, then the stream drops
@@ -159,3 +170,18 @@ async def test_a_forgotten_upstream_session_ends_the_back_end(setup: tuple[Upstr
     assert answer["id"] == 9 and "error" in answer
     await asyncio.wait_for(emu.done.wait(), 10)
     assert emu.stale and sink.lost
+
+
+async def test_on_2026_07_28_a_cancellation_closes_the_request_stream_instead_of_posting(
+        setup: tuple[Upstream, StreamableClient, Sink]) -> None:
+    up, emu, sink = setup
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
+    await send(emu, {"jsonrpc": "2.0", "id": 11, "method": "hang", "params": {"_meta": meta}})
+    await asyncio.wait_for(up.hanging.wait(), 10)
+    await send(emu, {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 11}})
+    await asyncio.wait_for(up.hung_up.wait(), 10)
+    posted = [b.get("method") for m, _, b in up.seen if m == "POST"]
+    assert "notifications/cancelled" not in posted
+    hang = next(h for m, h, b in up.seen if m == "POST" and b.get("method") == "hang")
+    assert hang["mcp-method"] == "hang" and hang["mcp-protocol-version"] == "2026-07-28"
+    assert "mcp-session-id" not in hang
