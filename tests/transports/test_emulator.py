@@ -174,7 +174,7 @@ async def test_a_forgotten_upstream_session_ends_the_back_end(setup: tuple[Upstr
 
 async def test_on_2026_07_28_a_cancellation_closes_the_request_stream_instead_of_posting(
         setup: tuple[Upstream, StreamableClient, Sink]) -> None:
-    up, emu, sink = setup
+    up, emu, _ = setup
     meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
     await send(emu, {"jsonrpc": "2.0", "id": 11, "method": "hang", "params": {"_meta": meta}})
     await asyncio.wait_for(up.hanging.wait(), 10)
