@@ -28,6 +28,7 @@ DEFAULT_MAX_DEPTH = 64
 
 MsgId = int | str
 IdKey = tuple[bool, int | str]
+_UNKNOWN: Any = object()
 
 
 class Direction(StrEnum):
@@ -81,6 +82,7 @@ class Frame:
     method: str | None = None
     request: Frame | None = None
     transport: dict[str, Any] = field(default_factory=dict)
+    _tool: Any = field(default=_UNKNOWN, repr=False)  # ``tool``, once worked out
 
     @property
     def params(self) -> dict[str, Any]:
@@ -94,11 +96,15 @@ class Frame:
     @property
     def tool(self) -> str | None:
         """The tool name of a ``tools/call`` request, or of the request a response answers."""
+        tool = self._tool
+        if tool is not _UNKNOWN:
+            return tool  # type: ignore[no-any-return]
         src = self.request if self.kind in (Kind.RESPONSE, Kind.ERROR) else self
-        if src is None or src.method != "tools/call":
-            return None
-        name = src.params.get("name")
-        return name if isinstance(name, str) else None
+        if src is None:
+            return None  # not linked to its request yet: nothing to remember
+        name = src.params.get("name") if src.method == "tools/call" else None
+        self._tool = tool = name if isinstance(name, str) else None
+        return tool
 
     @property
     def is_reply(self) -> bool:

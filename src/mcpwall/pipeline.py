@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .errors import INTERNAL_ERROR
@@ -25,6 +24,8 @@ log = logging.getLogger(__name__)
 
 BOTH = frozenset({Direction.C2S, Direction.S2C})
 ALL_KINDS = frozenset(Kind)
+# The verdict of a frame no inspector had anything to say about. Shared: never mutate it.
+PASS = Pass()
 
 
 class Inspector:
@@ -37,6 +38,10 @@ class Inspector:
     """
 
     name: ClassVar[str] = "inspector"
+    # True when ``wants`` depends only on the frame's method, direction and kind (and on
+    # the inspector's own settings, which do not change while it runs): the pipeline
+    # then asks once per combination instead of once per frame.
+    static_routing: ClassVar[bool] = False
     methods: frozenset[str] | None = None
     directions: frozenset[Direction] = BOTH
     kinds: frozenset[Kind] = ALL_KINDS
@@ -61,18 +66,25 @@ class Inspector:
         """Release resources (files, connections). Called once when mcpwall stops."""
 
 
-@dataclass(slots=True)
 class Decision:
     """What the pipeline decided for one frame.
 
     ``verdict`` is the final verdict; ``frame`` is the frame to forward when the final
     verdict is Pass or Modify (a new frame when modified). ``trail`` lists every verdict
-    that was returned, in order, so the audit log can say which inspector did what.
+    that says something (a Modify, Block or Respond, or any verdict with findings), in
+    order, so the audit log can say which inspector did what; a bare Pass adds nothing to
+    the record and is left out. ``action`` is worked out once, here.
     """
 
-    verdict: Verdict
-    frame: Frame
-    trail: list[Verdict] = field(default_factory=list)
+    __slots__ = ("action", "frame", "modified", "trail", "verdict")
+
+    def __init__(self, verdict: Verdict, frame: Frame, trail: list[Verdict] | None = None) -> None:
+        self.verdict = verdict
+        self.frame = frame
+        self.trail: list[Verdict] = trail if trail is not None else []
+        self.modified = any(type(v) is Modify for v in self.trail) if self.trail else False
+        self.action: str = (verdict.action if isinstance(verdict, (Block, Respond))
+                            else "modify" if self.modified else "pass")
 
     @property
     def findings(self) -> list[Finding]:
@@ -80,16 +92,6 @@ class Decision:
         for v in self.trail:
             out.extend(v.findings)
         return out
-
-    @property
-    def modified(self) -> bool:
-        return any(isinstance(v, Modify) for v in self.trail)
-
-    @property
-    def action(self) -> str:
-        if isinstance(self.verdict, (Block, Respond)):
-            return self.verdict.action
-        return "modify" if self.modified else "pass"
 
     @property
     def deciding(self) -> Verdict | None:
@@ -108,19 +110,41 @@ class Pipeline:
     def __init__(self, inspectors: Iterable[Inspector] = (), *, enforce: bool = False) -> None:
         self.inspectors: list[Inspector] = list(inspectors)
         self.enforce = enforce
+        # (method, direction, kind) -> the inspectors that may want such a frame, in order.
+        self._routes: dict[tuple[str | None, Direction, Kind], tuple[tuple[Inspector, bool], ...]] = {}
+        self._routed: list[Inspector] = []
 
     def add(self, inspector: Inspector) -> None:
         self.inspectors.append(inspector)
+        self._routes.clear()
 
     def get(self, name: str) -> Inspector | None:
         return next((i for i in self.inspectors if i.name == name), None)
+
+    def route(self, frame: Frame) -> tuple[tuple[Inspector, bool], ...]:
+        """The inspectors to offer ``frame`` to, each with whether to ask its ``wants`` for
+        every frame. Inspectors with static routing (``static_routing``, or the base
+        class's attribute-based ``wants``) are asked once per (method, direction, kind)."""
+        if self._routed != self.inspectors:  # the list was changed in place
+            self._routes.clear()
+            self._routed = list(self.inspectors)
+        key = (frame.method, frame.direction, frame.kind)
+        hit = self._routes.get(key)
+        if hit is None:
+            hit = tuple((i, not static) for i in self.inspectors
+                        for static in (_static(i),) if not static or i.wants(frame))
+            if len(self._routes) >= 4096:  # a peer inventing methods must not grow it forever
+                self._routes.clear()
+            self._routes[key] = hit
+        return hit
 
     async def run(self, frame: Frame, session: Session) -> Decision:
         trail: list[Verdict] = []
         seen: list[Finding] = []
         current = frame
-        for inspector in self.inspectors:
-            if not inspector.wants(current):
+        last_modify = False
+        for inspector, ask in self.route(frame):
+            if ask and not inspector.wants(current):
                 continue
             try:
                 verdict = await inspector.review(current, session, seen)
@@ -142,16 +166,20 @@ class Pipeline:
                     )
                 else:
                     verdict = Pass([finding])
+            if type(verdict) is Pass and not verdict.findings:
+                last_modify = False
+                continue  # says nothing: may be a shared instance, so it is not touched
             verdict.inspector = inspector.name
             trail.append(verdict)
             if verdict.findings:
                 seen.extend(verdict.findings)
             if isinstance(verdict, (Block, Respond)):
                 return Decision(verdict, current, trail)
-            if isinstance(verdict, Modify):
-                obj: Any = verdict.obj
+            last_modify = isinstance(verdict, Modify)
+            if last_modify:
+                obj: Any = verdict.obj  # type: ignore[attr-defined]
                 current = current.with_obj(obj)
-        final: Verdict = trail[-1] if trail and isinstance(trail[-1], Modify) else Pass()
+        final: Verdict = trail[-1] if last_modify else PASS
         return Decision(final, current, trail)
 
     async def close(self) -> None:
@@ -160,3 +188,7 @@ class Pipeline:
                 await inspector.close()
             except Exception:
                 log.exception("closing inspector %s failed", inspector.name)
+
+
+def _static(inspector: Inspector) -> bool:
+    return inspector.static_routing or type(inspector).wants is Inspector.wants

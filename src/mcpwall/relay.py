@@ -448,6 +448,13 @@ class Relay:
         return Frame(encode(obj), obj, Kind.ERROR, direction.reverse, msg_id)
 
     def _decision_record(self, frame: Frame, decision: Decision, *, enforced: bool) -> AuditRecord:
+        session = self.session
+        if not decision.trail:  # nothing to say but "pass": the common case, kept cheap
+            return AuditRecord(
+                direction=_TEXT[frame.direction], action=decision.action, enforced=enforced, raw=frame.raw,
+                obj=frame.obj, kind=_TEXT[frame.kind], method=frame.method, msg_id=frame.id, tool=frame.tool,
+                session=session.id, upstream=session.upstream, identity=session.identity.subject,
+            )
         deciding: Verdict | None = decision.deciding
         reason = ""
         if isinstance(deciding, Block):
@@ -455,11 +462,11 @@ class Relay:
         elif deciding is not None:
             reason = getattr(deciding, "reason", "")
         return AuditRecord(
-            direction=frame.direction.value, action=decision.action, enforced=enforced, raw=frame.raw,
-            obj=frame.obj, kind=frame.kind.value, method=frame.method, msg_id=frame.id, tool=frame.tool,
+            direction=_TEXT[frame.direction], action=decision.action, enforced=enforced, raw=frame.raw,
+            obj=frame.obj, kind=_TEXT[frame.kind], method=frame.method, msg_id=frame.id, tool=frame.tool,
             inspector=deciding.inspector if deciding else "", rule=deciding.rule if deciding else "",
-            reason=reason, findings=decision.findings, session=self.session.id,
-            upstream=self.session.upstream, identity=self.session.identity.subject,
+            reason=reason, findings=decision.findings, session=session.id,
+            upstream=session.upstream, identity=session.identity.subject,
         )
 
     def _audit_decision(self, frame: Frame, decision: Decision, *, enforced: bool) -> None:
@@ -484,6 +491,10 @@ class Relay:
 
 def _valid_id(value: Any) -> bool:
     return isinstance(value, (int, str)) and not isinstance(value, bool)
+
+
+# Plain strings for the audit columns (an enum's ``.value`` is a slow property).
+_TEXT: dict[Any, str] = {**{d: d.value for d in Direction}, **{k: k.value for k in Kind}}
 
 
 def _side(direction: Direction) -> str:

@@ -20,6 +20,8 @@ KNOWN_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-
 # Only 2025-03-26 allowed JSON-RPC batches; earlier and later versions have none.
 BATCH_VERSIONS = frozenset({"2025-03-26"})
 STATELESS_VERSIONS = frozenset({"2026-07-28"})
+# Methods whose frames tell the session something (see ``Session.observe``).
+_OBSERVED = frozenset({"initialize", "tools/list"})
 
 
 @dataclass(slots=True)
@@ -118,6 +120,8 @@ class Session:
 
     def observe(self, frame: Frame) -> None:
         """Learn what a frame tells about the session (called on frames that go out)."""
+        if frame.method not in _OBSERVED and (self.protocol_version is not None or frame.kind is not Kind.REQUEST):
+            return  # nothing to learn: the common case, decided without touching the message
         if frame.kind is Kind.REQUEST and frame.method == "initialize":
             p = frame.params
             v = p.get("protocolVersion")

@@ -47,6 +47,7 @@ class PinState:
 
 class PinningInspector(Inspector):
     name = "pinning"
+    static_routing = True
     methods = frozenset({"initialize", *pins.LISTS, *_CALLS, *_LIST_CHANGED})
 
     def __init__(self, db: Path | None = None, *, enforce: bool, store: StateStore | None = None) -> None:

@@ -70,6 +70,13 @@ class LineReader:
             start = 0
             while True:
                 nl = chunk.find(b"\n", start)
+                if nl >= 0 and not buf and skipping is None and nl - start <= self.max_bytes:
+                    # A whole line inside this chunk (the common case): one copy, no buffer.
+                    line = chunk[start:nl]
+                    if line.strip():
+                        yield line
+                    start = nl + 1
+                    continue
                 piece = chunk[start:] if nl < 0 else chunk[start:nl]
                 if skipping is not None:
                     skipping.size += len(piece)
@@ -105,17 +112,19 @@ class _Batch:
     task that outlives it writes straight through instead of waiting for the next flush.
     """
 
-    __slots__ = ("items", "open")
+    __slots__ = ("items", "open", "size")
 
     def __init__(self) -> None:
         self.open = True
         self.items: dict[StreamSink, list[bytes]] = {}
+        self.size = 0  # bytes held, all sinks together
 
     async def flush(self) -> None:
         self.open = False
         items, self.items = self.items, {}
         for sink, chunks in items.items():
-            await sink.write_now(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+            if chunks:
+                await sink.write_now(chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
 
 _batch: contextvars.ContextVar[_Batch | None] = contextvars.ContextVar("mcpwall_write_batch", default=None)
@@ -130,16 +139,23 @@ class StreamSink:
         self._fd = raw_fd
         self.closed = False
 
-    async def write(self, data: bytes) -> None:
+    async def write(self, data: bytes, end: bytes = b"") -> None:
+        """Write ``data`` followed by ``end`` (a delimiter, kept apart so ``data`` is not copied)."""
         batch = _batch.get()
         if batch is not None and batch.open and not self.closed:
-            chunks = batch.items.setdefault(self, [])
+            chunks = batch.items.get(self)
+            if chunks is None:
+                chunks = batch.items[self] = []
             chunks.append(data)
-            if len(chunks) > 64 or sum(map(len, chunks)) > BATCH_LIMIT:
+            if end:
+                chunks.append(end)
+            batch.size += len(data)
+            if len(chunks) > 128 or batch.size > BATCH_LIMIT:
                 await self.write_now(b"".join(chunks))
                 chunks.clear()
+                batch.size = sum(len(c) for cs in batch.items.values() for c in cs)
             return
-        await self.write_now(data)
+        await self.write_now(data + end if end else data)
 
     async def write_now(self, data: bytes) -> None:
         if self.closed:
@@ -318,7 +334,7 @@ class LinePeer:
         self.sink = sink
 
     async def send(self, out: Outgoing) -> None:
-        await self.sink.write(out.data + b"\n")
+        await self.sink.write(out.data, b"\n")
 
 
 async def pump(reader: LineReader, deliver: Callable[[bytes], Awaitable[None]],
