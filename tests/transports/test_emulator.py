@@ -66,6 +66,12 @@ class Upstream:
             return web.Response(status=202)
         if method == "refuse":
             return web.Response(status=403)
+        if method == "tools/list":
+            return web.json_response({"jsonrpc": "2.0", "id": body["id"], "result": {"tools": [{
+                "name": "pick", "inputSchema": {"type": "object", "properties": {
+                    "region": {"type": "string", "x-mcp-header": "Region"}}}}]}})
+        if method == "tools/call" and body["params"].get("name") == "pick":
+            return web.json_response({"jsonrpc": "2.0", "id": body["id"], "result": {"content": []}})
         if method == "hang":
             resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
             await resp.prepare(request)
@@ -185,3 +191,16 @@ async def test_on_2026_07_28_a_cancellation_closes_the_request_stream_instead_of
     hang = next(h for m, h, b in up.seen if m == "POST" and b.get("method") == "hang")
     assert hang["mcp-method"] == "hang" and hang["mcp-protocol-version"] == "2026-07-28"
     assert "mcp-session-id" not in hang
+
+
+async def test_on_2026_07_28_tool_arguments_are_mirrored_in_headers_from_the_learned_schema(
+        setup: tuple[Upstream, StreamableClient, Sink]) -> None:
+    up, emu, sink = setup
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
+    await send(emu, {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta}})
+    assert (await sink.next())["result"]["tools"][0]["name"] == "pick"
+    await send(emu, {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                     "params": {"name": "pick", "arguments": {"region": "eu-west"}, "_meta": meta}})
+    assert (await sink.next())["id"] == 2
+    call = next(h for m, h, b in up.seen if m == "POST" and b.get("id") == 2)
+    assert call["mcp-param-region"] == "eu-west" and call["mcp-name"] == "pick"

@@ -69,6 +69,7 @@ class StreamableClient(MessageBackend):
         self.max_resumes = max_resumes
         self._waiting: dict[IdKey, Exchange] = {}
         self._init_ids: set[IdKey] = set()
+        self._tool_lists: set[IdKey] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._get: asyncio.Task[None] | None = None
         self._open: set[Exchange] = set()
@@ -110,6 +111,8 @@ class StreamableClient(MessageBackend):
             self.upstream.stateless = True
         if frame.method == "initialize" and frame.kind is Kind.REQUEST and frame.id is not None:
             self._init_ids.add(id_key(frame.id))
+        if frame.method == "tools/list" and frame.kind is Kind.REQUEST and frame.id is not None:
+            self._tool_lists.add(id_key(frame.id))
         if self.upstream.stateless and frame.method == "notifications/cancelled":
             # No session to notify: closing the request's response stream cancels it.
             rid = frame.params.get("requestId")
@@ -177,12 +180,26 @@ class StreamableClient(MessageBackend):
                 ex = self._waiting.pop(key, None)
                 if ex is not None:
                     ex.expect.discard(key)
+                if key in self._tool_lists:
+                    self._tool_lists.discard(key)
+                    if isinstance(p.result, msgspec.Raw):
+                        self._learn_tools(p.result)
                 if key in self._init_ids and isinstance(p.result, msgspec.Raw):
                     self._init_ids.discard(key)
                     with contextlib.suppress(msgspec.DecodeError):
                         version = msgspec.json.decode(p.result, type=_InitResult).protocolVersion
                         if isinstance(version, str):
                             self.upstream.version = version
+
+    def _learn_tools(self, result: msgspec.Raw) -> None:
+        """Input schemas name the arguments mirrored in Mcp-Param-* headers (2026-07-28)."""
+        try:
+            tools = msgspec.json.decode(result).get("tools")
+        except (msgspec.DecodeError, AttributeError, RecursionError):
+            return
+        for t in tools if isinstance(tools, list) else []:
+            if isinstance(t, dict) and isinstance(t.get("name"), str):
+                self.upstream.client.tools[t["name"]] = t
 
     async def _follow(self, ex: Exchange) -> None:
         """Drain one POST's stream; resume it with Last-Event-ID while an answer is owed."""
