@@ -29,10 +29,38 @@ def genesis(key: bytes, chain_id: str) -> str:
 _encoder = msgspec.json.Encoder()
 
 
+_BLOCK = 64  # SHA-256's block size
+_pads: dict[bytes, tuple[Any, Any]] = {}
+
+
+def _keyed(key: bytes) -> tuple[Any, Any]:
+    """SHA-256 states with the HMAC inner and outer pads of ``key`` already absorbed (RFC 2104).
+
+    Copying a prepared state is about twice as fast as building an HMAC per row, which
+    costs an OpenSSL key set-up each time; the result is the same HMAC-SHA256.
+    """
+    pads = _pads.get(key)
+    if pads is None:
+        k = hashlib.sha256(key).digest() if len(key) > _BLOCK else key
+        k = k.ljust(_BLOCK, b"\0")
+        pads = (hashlib.sha256(bytes(b ^ 0x36 for b in k)), hashlib.sha256(bytes(b ^ 0x5C for b in k)))
+        if len(_pads) > 16:
+            _pads.clear()
+        _pads[key] = pads
+    return pads
+
+
 def row_mac(key: bytes, prev_mac: str, fields: Sequence[Any]) -> str:
     """HMAC of the previous MAC and the row's columns, as compact JSON (UTF-8, shortest floats)."""
-    body = _encoder.encode(list(fields))
-    return hmac.new(key, prev_mac.encode("ascii") + b"\x1f" + body, hashlib.sha256).hexdigest()
+    body = _encoder.encode(fields)  # a list and a tuple encode alike: a JSON array
+    inner, outer = _keyed(key)
+    h = inner.copy()
+    h.update(prev_mac.encode("ascii"))
+    h.update(b"\x1f")
+    h.update(body)
+    o = outer.copy()
+    o.update(h.digest())
+    return o.hexdigest()  # type: ignore[no-any-return]
 
 
 def parse_key(text: str) -> bytes:

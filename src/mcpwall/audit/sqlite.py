@@ -3,22 +3,25 @@
 The relay hands over records without waiting (``record``); the writer thread groups them
 into one transaction per ``flush_interval`` or ``flush_rows``. When a blocked or changed
 frame must not leave mcpwall before its record is stored, the relay awaits ``commit``, which
-wakes the writer at once. Several mcpwall processes may share one file: each transaction
+wakes the writer at once.
+
+The hand-over is a deque (appending is atomic and costs the event loop about 0.1 µs); the
+writer is woken only when a group starts, fills up or must be committed now, not once per
+record, so the two threads rarely contend for the GIL or a lock. Several mcpwall processes may share one file: each transaction
 takes SQLite's write lock (``BEGIN IMMEDIATE``) and links to the newest row it finds there.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import hashlib
 import json
 import logging
-import queue
 import secrets
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +106,8 @@ def _id_text(msg_id: Any) -> str | None:
 
 @dataclass(slots=True)
 class _Item:
+    """A request to the writer: commit now and settle ``future`` (with a record, or not)."""
+
     record: AuditRecord | None
     future: asyncio.Future[None] | None = None
     loop: asyncio.AbstractEventLoop | None = None
@@ -130,7 +135,10 @@ class SqliteAudit:
         self.masker = masker
         self.healthy = True
         self.written = 0
-        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        # Records (and _Items) in arrival order: the order of the chain.
+        self._pending: collections.deque[AuditRecord | _Item] = collections.deque()
+        self._wake = threading.Event()  # something is pending
+        self._now = threading.Event()  # write without waiting for the group to fill
         self._con = connect(path, create=True)
         self._genesis = genesis(key, chain_id(self._con))
         self._thread = threading.Thread(target=self._run, name="mcpwall-audit", daemon=True)
@@ -140,19 +148,30 @@ class SqliteAudit:
 
     def record(self, rec: AuditRecord) -> None:
         """Queue a record; it is committed with the next group."""
-        self._queue.put(_Item(rec))
+        pending = self._pending
+        pending.append(rec)
+        n = len(pending)
+        if n == 1:
+            self._wake.set()  # a group starts
+        elif n >= self.flush_rows and not self._now.is_set():
+            self._now.set()
+
+    def _urgent(self, item: _Item) -> None:
+        self._pending.append(item)
+        self._now.set()
+        self._wake.set()
 
     async def commit(self, rec: AuditRecord) -> None:
         """Store a record now; return once its transaction has committed."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        self._queue.put(_Item(rec, fut, loop))
+        self._urgent(_Item(rec, fut, loop))
         await fut
 
     async def flush(self) -> None:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        self._queue.put(_Item(None, fut, loop))
+        self._urgent(_Item(None, fut, loop))
         await fut
 
     async def close(self) -> None:
@@ -160,44 +179,47 @@ class SqliteAudit:
             return
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        self._queue.put(_Item(None, fut, loop, stop=True))
+        self._urgent(_Item(None, fut, loop, stop=True))
         await fut
         await asyncio.to_thread(self._thread.join, 10)
 
     def close_sync(self) -> None:
         """For callers without an event loop (tests, commands)."""
         if self._thread.is_alive():
-            self._queue.put(_Item(None, stop=True))
+            self._urgent(_Item(None, stop=True))
             self._thread.join(10)
 
     # --- the writer thread ----------------------------------------------------------------
 
     def _run(self) -> None:
+        pending = self._pending
         while True:
-            first = self._queue.get()
-            batch = [first]
-            urgent = first.future is not None or first.stop
-            deadline = time.monotonic() + self.flush_interval
-            while len(batch) < self.flush_rows:
-                try:
-                    if urgent:
-                        item = self._queue.get_nowait()
+            self._wake.wait()
+            self._wake.clear()
+            # Let a group form, unless it is full or someone waits for a commit.
+            self._now.wait(self.flush_interval)
+            self._now.clear()
+            while pending:
+                records: list[AuditRecord] = []
+                settle: list[_Item] = []
+                stop = False
+                # Everything queued so far, in order, in groups of at most flush_rows rows.
+                while pending and len(records) < self.flush_rows:
+                    item = pending.popleft()
+                    if type(item) is _Item:
+                        if item.record is not None:
+                            records.append(item.record)
+                        settle.append(item)
+                        stop = stop or item.stop
                     else:
-                        wait = deadline - time.monotonic()
-                        if wait <= 0:
-                            break
-                        item = self._queue.get(timeout=wait)
-                except queue.Empty:
-                    break
-                batch.append(item)
-                urgent = urgent or item.future is not None or item.stop
-            error = self._write([i.record for i in batch if i.record is not None])
-            for item in batch:
-                if item.future is not None and item.loop is not None:
-                    item.loop.call_soon_threadsafe(_settle, item.future, error)
-            if any(i.stop for i in batch):
-                self._con.close()
-                return
+                        records.append(item)  # type: ignore[arg-type]
+                error = self._write(records)
+                for it in settle:
+                    if it.future is not None and it.loop is not None:
+                        it.loop.call_soon_threadsafe(_settle, it.future, error)
+                if stop:
+                    self._con.close()
+                    return
 
     def _write(self, records: list[AuditRecord]) -> AuditError | None:
         if not records:
@@ -221,33 +243,41 @@ class SqliteAudit:
         return None  # pragma: no cover
 
     def _row(self, rec: AuditRecord, seq: int) -> list[Any]:
-        frame = self.masker(rec.raw, rec.obj, rec.findings)
+        """The stored columns of one record, in COLUMNS order."""
+        raw = rec.raw
+        frame = self.masker(raw, rec.obj, rec.findings)
         if len(frame) > self.max_frame_bytes:
-            frame = frame[: self.max_frame_bytes] + f"...[truncated; {len(rec.raw)} bytes in all]"
-        findings = json.dumps([f.to_dict() for f in rec.findings], ensure_ascii=False) if rec.findings else None
+            frame = frame[: self.max_frame_bytes] + f"...[truncated; {len(raw)} bytes in all]"
+        msg_id = rec.msg_id
         return [
             seq, rec.ts, rec.session, rec.upstream, rec.identity, rec.direction, rec.kind, rec.method,
-            _id_text(rec.msg_id), rec.tool, rec.action, int(rec.enforced), rec.inspector, rec.rule,
-            rec.reason, findings, hashlib.sha256(rec.raw).hexdigest(), len(rec.raw), frame,
+            None if msg_id is None else str(msg_id) if type(msg_id) is int else _id_text(msg_id),
+            rec.tool, rec.action, 1 if rec.enforced else 0, rec.inspector, rec.rule, rec.reason,
+            json.dumps([f.to_dict() for f in rec.findings], ensure_ascii=False) if rec.findings else None,
+            hashlib.sha256(raw).hexdigest(), len(raw), frame,
         ]
 
     def _insert(self, records: list[AuditRecord]) -> None:
-        prepared = [self._row(r, 0) for r in records]  # the slow part, outside the lock
+        rows = [self._row(r, 0) for r in records]  # the slow part, outside the lock
+        key = self._key
         con = self._con
         con.execute("BEGIN IMMEDIATE")
         head = con.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (head[0], head[1]) if head else (0, self._genesis)
-        rows = []
-        for fields in prepared:
+        for fields in rows:
             seq += 1
             fields[0] = seq
-            mac = row_mac(self._key, prev, fields)
-            rows.append((*fields, prev, mac))
+            mac = row_mac(key, prev, fields)
+            fields.append(prev)
+            fields.append(mac)
             prev = mac
-        marks = ",".join("?" * (len(COLUMNS) + 2))
-        con.executemany(f"INSERT INTO audit ({','.join(COLUMNS)}, prev_mac, mac) VALUES ({marks})", rows)
+        con.executemany(_INSERT, rows)
         con.execute("INSERT OR REPLACE INTO chain_head (id, seq, mac) VALUES (1, ?, ?)", (seq, prev))
         con.execute("COMMIT")
+
+
+_INSERT = (f"INSERT INTO audit ({','.join(COLUMNS)}, prev_mac, mac) "
+           f"VALUES ({','.join('?' * (len(COLUMNS) + 2))})")
 
 
 def _settle(fut: asyncio.Future[None], error: Exception | None) -> None:
