@@ -586,12 +586,21 @@ def _widen(pattern: str) -> str:
 # together make good triggers.
 _SINK_NOUN = r"\b(?:response|reply|answer|output|request|retry|headers?|metadata|body|parameters?|arguments?|field|query string|url|payload|message|log|summary)\b"
 _SEND_VERB = r"\b(?:send|forward|e-?mail|mail|post|upload|transmit|leak|exfiltrate|share|copy|submit|cc|bcc|report)\b"
+# Triggers report every end of every match, and each report is a Python call: a trigger
+# that fires at every position of a run ("a@b.a@b...", "../../../...") costs more than
+# all the rest. These forms report once per address, URL or run and still occur in
+# every match of the full part (RE2 confirms around them).
+_EXTERNAL_TRIGGER = (
+    r"(?:@[\w-]+\.[\w-]|https?://|\bexternal(?:ly)?\b|third[- ]party|\bwebhook\b|\battacker\b|"
+    r"outside (?:the|this) (?:organi[sz]ation|company|system)|\boutside\b)"
+)
+_RISK_TRIGGER = _widen(_RISK).replace(r"\.\./\.\./", r"(?:[^/]|[^.]/|[^.]\./)\.\./\.\./", 1)
 _TRIGGERS: dict[str, tuple[str, ...]] = {
-    "directive_risk": (_widen(_RISK),),
+    "directive_risk": (_RISK_TRIGGER,),
     "secret_access": (_widen(_SECRET_STRONG),),
     "secret_sink": (rf"\b{_SECRET_WEAK}\b", _SINK_NOUN),
-    "exfil_send": (_SEND_VERB, rf"{_EXTERNAL}|\bexternally\b|\boutside\b"),
-    "exfil_send.weak": (_SEND_VERB, _EXTERNAL),
+    "exfil_send": (_SEND_VERB, _EXTERNAL_TRIGGER),
+    "exfil_send.weak": (_SEND_VERB, _EXTERNAL_TRIGGER),
     "exfil_send.ml": (
         r"envo(?:ie|yez|yer)|env[ií]a|env[ií]e|enviar|sende|senden|schicke|invia|inviare|envie|отправь|отправьте|перешли|发送|发给|送信|送って|보내",
     ),
@@ -692,7 +701,9 @@ def _hs_expressions(rule: Rule) -> list[tuple[bytes, int]]:
     return out
 
 
-_PARTS: list[tuple[int, int]] = []  # Hyperscan id -> (rule index, trigger part)
+# Hyperscan id -> the (rule index, trigger part) pairs it stands for: identical
+# expressions are compiled once, so a shared part is reported (and paid for) once.
+_PARTS: list[list[tuple[int, int]]] = []
 
 
 class _Candidates:
@@ -708,11 +719,16 @@ class _Candidates:
     def _build(self) -> Any:
         assert _hs is not None
         pairs: list[tuple[bytes, int]] = []
+        index: dict[tuple[bytes, int], int] = {}
         _PARTS.clear()
         for i, r in enumerate(RULES):
             for j, expr in enumerate(_hs_expressions(r)):
-                pairs.append(expr)
-                _PARTS.append((i, j))
+                hid = index.get(expr)
+                if hid is None:
+                    hid = index[expr] = len(pairs)
+                    pairs.append(expr)
+                    _PARTS.append([])
+                _PARTS[hid].append((i, j))
         exprs, flags = zip(*pairs, strict=True)
         key = hashlib.sha256(
             json.dumps([getattr(_hs, "__version__", "?"), sys.platform, [e.decode() for e in exprs], flags]).encode()
@@ -771,14 +787,17 @@ class _Candidates:
             return {}
         if len(raw) != len(text):
             hits = _to_chars(raw, hits)
-        parts: dict[tuple[int, int], list[int]] = {}
+        by_id: dict[int, list[int]] = {}
         for hid, end in hits:
-            key = _PARTS[hid]
-            lst = parts.get(key)
+            lst = by_id.get(hid)
             if lst is None:
-                parts[key] = [end]
+                by_id[hid] = [end]
             else:
                 lst.append(end)
+        parts: dict[tuple[int, int], list[int]] = {}
+        for hid, ends_of in by_id.items():
+            for key in _PARTS[hid]:
+                parts[key] = ends_of
         out: dict[int, list[int]] = {}
         for (idx, part), ends in parts.items():
             if part != 0:
