@@ -24,7 +24,7 @@ import binascii
 import html
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -312,6 +312,32 @@ _B32_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567=")
 _RUN_BLOCK = re.compile(r"[A-Za-z0-9+/_=-]{16,}(?:\r?\n[A-Za-z0-9+/_=-]{16,})*")
 # The same over the bytes of ASCII text (offsets agree): RE2 does not retry inside words.
 _RUN_BLOCK_BYTES = re2.compile(rb"[A-Za-z0-9+/_=-]{16,}(?:\r?\n[A-Za-z0-9+/_=-]{16,})*")
+# Run finding without a regex engine walking every position: the alphabet maps to ``a``,
+# line breaks to ``n``/``r``, everything else to a space; ``bytes.find`` (a C substring
+# search) locates the first 16 ``a`` of each run and one anchored match extends it over
+# its wrapped lines. Same spans as ``_RUN_BLOCK``, several times faster than any regex
+# scan of the whole text in Python.
+_RUN_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_=-"
+_RUN_TABLE = bytes(
+    ord("a") if c in _RUN_ALPHABET else ord("n") if c == 10 else ord("r") if c == 13 else 32 for c in range(256)
+)
+_RUN_SEED = b"a" * MIN_ENCODED_RUN
+_RUN_EXTEND = re.compile(rb"a*(?:r?na{16,})*")
+
+
+def run_spans(raw: bytes) -> Iterator[tuple[int, int]]:
+    """Byte spans of every run of at least 16 base-N/hex alphabet characters in ``raw``,
+    continued across line breaks (a wrapped blob is one span), in order."""
+    marks = raw.translate(_RUN_TABLE)
+    find, extend = marks.find, _RUN_EXTEND.match
+    pos = find(_RUN_SEED)
+    while pos >= 0:
+        m = extend(marks, pos + MIN_ENCODED_RUN)
+        end = m.end() if m is not None else pos + MIN_ENCODED_RUN
+        yield pos, end
+        pos = find(_RUN_SEED, end)
+
+
 _B85_PUNCT = frozenset("#$%&()*;<=>?@^`{|}~")
 _B85_TOKEN = re2.compile(  # on bytes: no offset conversion per match
     rb"[!-~]*[#$%&()*;<=>?@^`{|}~][!-~]*[#$%&()*;<=>?@^`{|}~][!-~]*[#$%&()*;<=>?@^`{|}~][!-~]*"
@@ -367,11 +393,13 @@ def _runs(text: str) -> tuple[list[tuple[int, int, str]], list[tuple[int, int, s
         return last[1]
     base: list[tuple[int, int, str]] = []
     hexes: list[tuple[int, int, str]] = []
-    blocks: Iterable[tuple[int, str]] = (
-        ((m.start(), m.group(0).decode("ascii")) for m in _RUN_BLOCK_BYTES.finditer(text.encode("ascii")))
-        if text.isascii()
-        else ((m.start(), m.group(0)) for m in _RUN_BLOCK.finditer(text))
-    )
+    blocks: Iterable[tuple[int, str]]
+    if text.isascii():
+        raw = text.encode("ascii")
+        blocks = ((s, text[s:e]) for s, e in run_spans(raw))
+    else:
+        raw = text.encode("utf-8", "surrogatepass")
+        blocks = _char_blocks(text, raw, run_spans(raw))
     for origin, block in blocks:
         for s, e, run in _pieces(block):
             if len(run) < MIN_ENCODED_RUN:
@@ -388,6 +416,15 @@ def _runs(text: str) -> tuple[list[tuple[int, int, str]], list[tuple[int, int, s
     result = (base, hexes)
     _last_runs = (text, result)
     return result
+
+
+def _char_blocks(text: str, raw: bytes, spans: Iterable[tuple[int, int]]) -> Iterable[tuple[int, str]]:
+    """Byte spans of runs (ASCII) in non-ASCII text as (character offset, run)."""
+    last_b = last_c = 0
+    for s, e in spans:
+        last_c += len(raw[last_b:s].decode("utf-8", "surrogatepass"))
+        last_b = s
+        yield last_c, raw[s:e].decode("ascii")
 
 
 def _splice(text: str, subs: list[tuple[int, int, str]]) -> str:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,15 +93,27 @@ def _maybe_encoded(text: str) -> bool:
     and identifiers are long runs too, but rarely like those."""
     if _ESCAPE_HINT.search(text):
         return True
-    for m in _RUN.finditer(text.encode("ascii", "replace")):
-        run = m.group()
-        if _DIGIT.search(run) and (
-            (_UPPER.search(run) and _LOWER.search(run))
-            or (len(run) >= 32 and _HEX.fullmatch(run))
-            or _BASE32.fullmatch(run)
-        ):
-            return True
+    raw = text.encode("ascii", "replace")
+    for s, e in _run_spans(raw):
+        for run in raw[s:e].split(b"\n"):
+            run = run.rstrip(b"\r")
+            if len(run) >= 16 and _DIGIT.search(run) and (
+                (_UPPER.search(run) and _LOWER.search(run))
+                or (len(run) >= 32 and _HEX.fullmatch(run))
+                or _BASE32.fullmatch(run)
+            ):
+                return True
     return False
+
+
+def _regex_run_spans(raw: bytes) -> Iterator[tuple[int, int]]:
+    return ((m.start(), m.end()) for m in _RUN.finditer(raw))
+
+
+try:
+    from .normalize import run_spans as _run_spans
+except ImportError:  # pragma: no cover - normalize is optional for the scanner
+    _run_spans = _regex_run_spans
 
 
 def _wants_injection_check(text: str) -> bool:
@@ -218,10 +230,11 @@ class Scanner:
 
     # -- work --
 
-    def _views(self, text: str) -> list[Any] | None:
+    def _views(self, text: str, hinted: bool = False) -> list[Any] | None:
         """Normalised and decoded views of a text beyond the raw one; None when there are
-        none (the common case: plain ASCII with nothing to decode)."""
-        if self._variants is None or (text.isascii() and not _maybe_encoded(text)):
+        none (the common case: plain ASCII with nothing to decode). ``hinted``: the
+        caller already found encoding hints in this very text."""
+        if self._variants is None or (not hinted and text.isascii() and not _maybe_encoded(text)):
             return None
         try:
             views = self._variants(text)
@@ -237,7 +250,9 @@ class Scanner:
         joined = "\n".join(texts) if (self._variants is not None or self._hidden is not None) else ""
         plain = joined.isascii() and not _maybe_encoded(joined)
         unusual = not plain and _UNUSUAL_CHAR.search(joined) is not None
-        views_by_field: list[list[Any] | None] = [None] * n if plain else [self._views(t) for t in texts]
+        views_by_field: list[list[Any] | None] = (
+            [None] * n if plain else [self._views(t, hinted=n == 1 and joined.isascii()) for t in texts]
+        )
         segments: list[str] = texts
         roles: list[str] = ext.roles
         owners: list[tuple[int, str]] | None = None  # (field index, layer) of extra segments
