@@ -8,8 +8,9 @@ run with 32 requests in flight does not. Linux only.
 
 Set-ups: ``bare`` (bench/bare_relay.py); mcpwall in monitor mode with ``noaudit`` (audit
 and detection off), ``audit`` (audit on, detection off), ``default`` (the default config:
-audit and detection on, what bench/relay.py measures) and ``policy50`` (default config
-plus bench/policy50.yaml: 50 rules, pinning, data flow). Reaching 0.85x the bare relay's
+audit and detection on, what bench/relay.py measures), ``rules50`` (audit on, detection
+off, bench/policy50.yaml: 50 rules, pinning, data flow) and ``policy50`` (the same with
+detection on). Reaching 0.85x the bare relay's
 throughput with client and server also in Python on two cores needs roughly <= 25-30 us
 per request+response.
 """
@@ -63,12 +64,15 @@ async def run(args: argparse.Namespace) -> None:
     plain.write_text("detection: {enabled: false}\n")
     noaudit = tmp / "noaudit.yaml"
     noaudit.write_text("detection: {enabled: false}\naudit: {enabled: false}\n")
+    rules50 = tmp / "rules50.yaml"  # the 50 rules, pinning and data flow, detection off
+    rules50.write_text((ROOT / "bench" / "policy50.yaml").read_text() + "\ndetection: {enabled: false}\n")
     wrap = [sys.executable, "-m", "mcpwall", "wrap", "--mode", "monitor"]
     setups = {
         "bare": [*BARE, *ECHO],
         "noaudit": [*wrap, "--config", str(noaudit), "--", *ECHO],
         "audit": [*wrap, "--audit", str(tmp / "a.db"), "--config", str(plain), "--", *ECHO],
         "default": [*wrap, "--audit", str(tmp / "d.db"), "--", *ECHO],
+        "rules50": [*wrap, "--audit", str(tmp / "r.db"), "--config", str(rules50), "--", *ECHO],
         "policy50": [*wrap, "--audit", str(tmp / "p.db"), "--config", str(ROOT / "bench" / "policy50.yaml"),
                      "--", *ECHO],
     }
@@ -87,7 +91,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=8000)
     ap.add_argument("--size", type=int, default=100, help="bytes per tools/call request")
     ap.add_argument("--repeat", type=int, default=2, help="runs per set-up (best is printed)")
-    ap.add_argument("--only", nargs="*", help="set-ups to run: bare noaudit audit default policy50")
+    ap.add_argument("--only", nargs="*", help="set-ups to run: bare noaudit audit default rules50 policy50")
     asyncio.run(run(ap.parse_args()))
 
 

@@ -42,7 +42,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REDACTED = "[REDACTED by mcpwall]"
-_KIND = {Kind.REQUEST: "request", Kind.NOTIFICATION: "notification", Kind.RESPONSE: "response", Kind.ERROR: "error"}
+# Plain strings for facts (an enum's ``.value`` is a slow property on the hot path).
+_KIND = {Kind.REQUEST: "request", Kind.NOTIFICATION: "notification", Kind.RESPONSE: "response", Kind.ERROR: "error",
+         Direction.C2S: "c2s", Direction.S2C: "s2c"}
 
 
 class Compiled:
@@ -196,7 +198,7 @@ class PolicyInspector(Inspector):
         request = frame.request if frame.is_reply else frame
         params = request.params if request is not None else {}
         arguments = params.get("arguments") if (request is not None and request.method == "tools/call") else params
-        facts = Facts(method=frame.method, tool=tool, direction=frame.direction.value, kind=_KIND[frame.kind],
+        facts = Facts(method=frame.method, tool=tool, direction=_KIND[frame.direction], kind=_KIND[frame.kind],
                       upstream=session.upstream, subject=ident.subject, roles=ident.roles, arguments=arguments,
                       findings=findings)
         if policy.uses_history and tool is not None:
@@ -237,10 +239,10 @@ class PolicyInspector(Inspector):
             name = ruling.rule.name
         else:
             name = ruling.layer if ruling.layer in ("cedar", "opa") else "default"
-        what = f"tool {facts.tool!r}" if facts.tool else f"method {facts.method!r}"
         if action is Action.ALLOW:
             self._remember(session, facts, policy)
             return Pass(rule=name if ruling.rule is not None else "")
+        what = f"tool {facts.tool!r}" if facts.tool else f"method {facts.method!r}"
         if action is Action.WARN:
             self._remember(session, facts, policy)
             msg = ruling.reason or f"matched warn rule {name!r}"

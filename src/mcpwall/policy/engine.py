@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,18 +159,23 @@ class CompiledRule:
 
     # --- dynamic half ----------------------------------------------------------------------
 
-    def dynamic_miss(self, f: Facts, redact: list[str] | None = None) -> str:
-        """Why the content or history does not match; "" when it does (filling ``redact``)."""
+    def dynamic_miss(self, f: Facts, redact: list[str] | None = None, *, explain: bool = True) -> str:
+        """Why the content or history does not match; "" when it does (filling ``redact``).
+
+        With ``explain=False`` (the hot path) a miss is just ``"-"``: no reason is formatted.
+        """
         if self.labels is not None and not (self.labels & f.labels):
-            return f"tool labels {sorted(f.labels)} include none of {sorted(self.labels)}"
-        if self.after is not None and not self.after <= set(f.touched):
-            return f"session has touched {sorted(f.touched)}, not all of {sorted(self.after)}"
+            return f"tool labels {sorted(f.labels)} include none of {sorted(self.labels)}" if explain else "-"
+        if self.after is not None and not self.after <= _as_set(f.touched):
+            return f"session has touched {sorted(f.touched)}, not all of {sorted(self.after)}" if explain else "-"
         if self.from_ is not None and not any(self.from_(t) for t in f.called):
-            return f"no earlier call to {self.from_.patterns}"
+            return f"no earlier call to {self.from_.patterns}" if explain else "-"
         if self.args:
             for getter, glob, regex in self.args:
                 hit = _argument_hit(f.arguments, getter, glob, regex)
                 if hit is None:
+                    if not explain:
+                        return "-"
                     what = f"glob {glob.patterns}" if glob else f"regex {regex.pattern!r}" if regex else "present"
                     return f"argument {getter.path} is not {what}"
                 if redact is not None:
@@ -178,6 +183,8 @@ class CompiledRule:
         if self.path is not None:
             hit = self._path_hit(f.arguments)
             if hit is None:
+                if not explain:
+                    return "-"
                 which = "inside" if self.path.inside is not None else "outside"
                 return f"no path argument at {self.path.at} is {which} {self.path.inside or self.path.outside}"
             if redact is not None:
@@ -185,11 +192,11 @@ class CompiledRule:
         if self.command is not None:
             hit = self._command_hit(f.arguments)
             if hit is None:
-                return f"no command argument at {self.command.at} matches"
+                return f"no command argument at {self.command.at} matches" if explain else "-"
             if redact is not None:
                 redact.append(hit)
         if self.findings is not None:
-            hits = [x for x in f.findings if self._finding_hit(x)]
+            hits = [x for x in f.findings if self._finding_hit(x)] if f.findings else []
             if not hits:
                 return "no finding of that kind"
             if redact is not None:
@@ -204,12 +211,14 @@ class CompiledRule:
 
     def _path_hit(self, arguments: Any) -> str | None:
         assert self.path is not None
-        root = self.path_root or os.getcwd()
+        root = self.path_root  # the working directory is asked for only when a path is there
         for at in self.path_at:
             for where, value in at.values(arguments):
                 for text in (value if isinstance(value, list) else [value]):
                     if not isinstance(text, str):
                         continue
+                    if root is None:
+                        root = os.getcwd()
                     if self.path.inside is not None and paths.inside_any(text, self.path.inside, root):
                         return where
                     if self.path.outside is not None and paths.outside_all(text, self.path.outside, root):
@@ -252,22 +261,30 @@ class _Getter:
         self.steps = None if path == "*" else jsonpath.parse(path)[0]
         self.where = "$.params.arguments" + path[1:]
 
-    def values(self, arguments: Any) -> Iterator[tuple[str, Any]]:
+    def values(self, arguments: Any) -> Iterable[tuple[str, Any]]:
         if self.steps is None:
-            if isinstance(arguments, (dict, list)):
-                for p, text in jsonpath.strings(arguments):
-                    if not p.endswith("#key"):
-                        yield "$.params.arguments" + p[1:], text
-            return
+            return self._every_string(arguments)
+        # One path, at most one value: a tuple, cheaper than a generator on the hot path.
         cur = arguments
         for step in self.steps:
             if isinstance(step, str):
                 if not isinstance(cur, dict) or step not in cur:
-                    return
+                    return ()
             elif not isinstance(cur, list) or step >= len(cur):
-                return
+                return ()
             cur = cur[step]
-        yield self.where, cur
+        return ((self.where, cur),)
+
+    @staticmethod
+    def _every_string(arguments: Any) -> Iterator[tuple[str, Any]]:
+        if isinstance(arguments, (dict, list)):
+            for p, text in jsonpath.strings(arguments):
+                if not p.endswith("#key"):
+                    yield "$.params.arguments" + p[1:], text
+
+
+def _as_set(items: Any) -> frozenset[str] | set[str]:
+    return items if isinstance(items, (set, frozenset)) else set(items)
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -327,7 +344,7 @@ class Layer:
             if not rule.dynamic:
                 return Ruling(rule.rule.action, rule.rule, self.source)
             redact: list[str] = []
-            if not rule.dynamic_miss(f, redact):
+            if not rule.dynamic_miss(f, redact, explain=False):
                 return Ruling(rule.rule.action, rule.rule, self.source, redact=redact)
         return Ruling(self.default, None, self.source)
 
@@ -381,6 +398,7 @@ class Policy:
         self.inspects_responses = bool(self.budgets) or any(
             "response" in r.kinds for layer in layers for r in layer.rules)
         self.files = [Path(layer.source) for layer in layers if layer.source and Path(layer.source).exists()]
+        self._budgets: dict[tuple[str | None, str, str | None], tuple[int, str, str] | None] = {}
 
     @property
     def default(self) -> Action:
@@ -406,6 +424,19 @@ class Policy:
 
     def budget(self, tool: str | None, upstream: str, method: str | None) -> tuple[int, str, str] | None:
         """(max bytes, action, name) of the tightest budget for a response, across layers."""
+        if not self.budgets:
+            return None
+        key = (tool, upstream, method)
+        try:
+            return self._budgets[key]
+        except KeyError:
+            pass
+        if len(self._budgets) > 4096:  # tool names come from the peers: keep it bounded
+            self._budgets.clear()
+        found = self._budgets[key] = self._budget(tool, upstream, method)
+        return found
+
+    def _budget(self, tool: str | None, upstream: str, method: str | None) -> tuple[int, str, str] | None:
         order = {"warn": 0, "truncate": 1, "block": 2}
         best: tuple[int, str, str] | None = None
         for b, tg, ug, mg in self.budgets:
