@@ -7,8 +7,10 @@ or ``pii``. The stored text keeps the message's shape so the log stays readable.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,8 +20,12 @@ from ..verdict import Finding
 
 MASKED_CATEGORIES = frozenset({"secrets", "pii"})
 
-# Searched in the lower-cased bytes: a case-insensitive alternation is ~50x slower.
-_HINTS = re.compile(rb"pass|secret|token|key|auth|cookie|credential|bearer|pwd")
+# Words that hint at a credential somewhere in a frame: only such frames are decoded and
+# walked key by key. Hyperscan (ASCII-caseless, like ``bytes.lower``) finds them in about
+# 1 us whatever the size; the regex below, over the lower-cased bytes, is the fallback
+# (a case-insensitive alternation is ~50x slower still) and costs 5-10 us per KB.
+_HINT_WORDS = (b"pass", b"secret", b"token", b"key", b"auth", b"cookie", b"credential", b"bearer", b"pwd")
+_HINTS = re.compile(b"|".join(_HINT_WORDS))
 _EXACT = frozenset({
     "pass", "password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "authorization",
     "cookie", "setcookie", "credential", "credentials", "bearer", "sessionid", "privatekey",
@@ -79,7 +85,51 @@ def _mask_spans(obj: Any, findings: Iterable[Finding]) -> None:
         jsonpath.replace_string(obj, path, text)
 
 
+class _Hints:
+    """One Hyperscan database of the hint words; a scratch per thread (the audit writer and
+    the event loop both mask frames)."""
+
+    def __init__(self, hs: Any) -> None:
+        self._hs = hs
+        flags = hs.HS_FLAG_CASELESS | hs.HS_FLAG_SINGLEMATCH
+        self._db = hs.Database(mode=hs.HS_MODE_BLOCK)
+        self._db.compile(expressions=list(_HINT_WORDS), ids=list(range(len(_HINT_WORDS))),
+                         elements=len(_HINT_WORDS), flags=[flags] * len(_HINT_WORDS))
+        self._local = threading.local()
+
+    def search(self, raw: bytes) -> bool:
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = self._hs.Scratch(self._db)
+        found = False
+
+        def hit(*_: Any) -> bool:
+            nonlocal found
+            found = True
+            return True  # stop at the first hint
+
+        with contextlib.suppress(self._hs.ScanTerminated):
+            self._db.scan(raw, match_event_handler=hit, scratch=scratch)
+        return found
+
+
+def _hint_scanner() -> _Hints | None:
+    try:
+        import hyperscan
+    except ImportError:  # pragma: no cover - platforms without the wheel use the regex
+        return None
+    try:
+        return _Hints(hyperscan)
+    except Exception:  # pragma: no cover - a CPU Hyperscan does not support
+        return None
+
+
+_SCANNER = _hint_scanner()
+
+
 def _may_hold_credentials(raw: bytes) -> bool:
+    if _SCANNER is not None:
+        return _SCANNER.search(raw)
     return _HINTS.search(raw.lower()) is not None
 
 
