@@ -243,6 +243,7 @@ class Cutter:
         self.release = asyncio.Event()
         self.release.set()
         self.held = asyncio.Event()
+        self.get_open = asyncio.Event()  # a GET stream has been answered
         self.server: asyncio.AbstractServer | None = None
 
     async def start(self) -> None:
@@ -259,13 +260,18 @@ class Cutter:
     async def _conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_r, up_w = await asyncio.open_connection("127.0.0.1", self.port)
         self.writers |= {writer, up_w}
+        gets = [False]
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, client_side: bool) -> None:
             with contextlib.suppress(OSError, ConnectionError):
                 while data := await src.read(65536):
-                    if client_side and data.startswith(b"GET ") and not self.release.is_set():
-                        self.held.set()
-                        await self.release.wait()
+                    if client_side and data.startswith(b"GET "):
+                        gets[0] = True
+                        if not self.release.is_set():
+                            self.held.set()
+                            await self.release.wait()
+                    elif not client_side and gets[0]:
+                        self.get_open.set()
                     dst.write(data)
                     await dst.drain()
             dst.close()
@@ -295,6 +301,9 @@ async def resume_scenario(url: str) -> dict[str, Any]:
         with anyio.fail_after(120):
             async with Client(f"http://127.0.0.1:{cutter.listen}/mcp", mode="legacy", read_timeout_seconds=WAIT,
                               message_handler=peer.message) as client:
+                # The server sends list_changed on the GET stream; no stream yet, and it is lost.
+                with anyio.fail_after(WAIT):
+                    await cutter.get_open.wait()
                 first = peer.wait_for(notified("notifications/resources/list_changed"))
                 seen["first call"] = await call(client, "gzip-file-as-resource", {"name": "one.gz", "data": GZ})
                 await wait(first, "list_changed on the GET stream")
