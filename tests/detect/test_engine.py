@@ -125,7 +125,32 @@ def test_findings_per_rule_are_capped_per_message() -> None:
     e = Engine.from_packs(max_per_rule=5)
     texts = [" ".join(f"user{i}@corp{j}.io" for i in range(10)) for j in range(3)]
     per_text = e.scan_many(texts, ["response"] * 3)
-    assert sum(1 for lst in per_text for m in lst if m.rule.id == "pii.email") == 5
+    emails = [m for lst in per_text for m in lst if m.rule.id == "pii.email"]
+    assert len(emails) == 5
+    # the excess is not reported match by match, but the cap is said on one of them
+    assert sum(m.capped for m in emails) == 1
+
+
+def test_repeated_values_are_validated_once_with_the_same_verdicts(hs_engine: Engine) -> None:
+    bad = 'password="password=" '  # rejected: not mixed enough
+    good = 'password="Zq8#mW2x!Lp9" '
+    text = bad * 300 + good + bad * 300
+    hs_engine.stats.reset()
+    found = [m.value for m in hs_engine.scan(text, "response") if m.rule.id == "secrets.password_assignment"]
+    assert found == ["Zq8#mW2x!Lp9"]
+
+
+def test_exhausted_work_budget_marks_the_text_incomplete(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcpwall.detect import engine as engmod
+
+    e = Engine.from_packs()
+    monkeypatch.setattr(engmod, "WORK_BASE", 0)
+    monkeypatch.setattr(engmod, "WORK_PER_BYTE", 1)
+    texts = ["plain words only", 'password="Zq8#mW2x!Lp9" ' * 200]
+    incomplete: dict[int, str] = {}
+    e.scan_many(texts, ["response", "response"], incomplete)
+    assert list(incomplete) == [1]
+    assert "budget" in incomplete[1]
 
 
 ADVERSARIAL_SEEDS = [

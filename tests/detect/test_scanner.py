@@ -93,3 +93,16 @@ def test_cli_tool_definition_json(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["scan", "--direction", "tool", "--format", "json", str(f)]) == 1
     (out,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert any(x["path"] == "$.description" for x in out["findings"])
+
+
+def test_fields_the_budget_could_not_finish_are_uninspected_not_clean(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcpwall.detect import engine as engmod
+
+    monkeypatch.setattr(engmod, "WORK_BASE", 0)
+    monkeypatch.setattr(engmod, "WORK_PER_BYTE", 1)
+    sc = Scanner.from_settings({})
+    msg = {"jsonrpc": "2.0", "id": 1, "result": {"content": [{"type": "text", "text": 'password="Zq8#mW2x!Lp9" ' * 200}]}}
+    res = sc.scan_message(msg, "s2c", "tools/call")
+    assert res.uninspected == ["$.result.content[0].text"]
+    assert "budget" in res.reasons["$.result.content[0].text"]
+    assert not res.clean

@@ -25,6 +25,7 @@ each thread gets its own Hyperscan scratch space.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import fnmatch
 import functools
 import hashlib
@@ -134,13 +135,18 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """A confirmed, validated match: ``span`` of ``value`` in the scanned text."""
+    """A confirmed, validated match: ``span`` of ``value`` in the scanned text.
+
+    ``capped`` is set on a rule's last match when the rule reached its per-message cap:
+    further matches of that rule were not looked for, let alone reported one by one.
+    """
 
     rule: Rule
     start: int
     end: int
     value: str
     masked: bool = False
+    capped: bool = False
 
     @property
     def severity(self) -> Severity:
@@ -348,6 +354,29 @@ def _on_match(rule_index: int, _from: int, to: int, _flags: int, hits: list[tupl
     hits.append((rule_index, to))
 
 
+# Work allowed for confirming and validating the candidates of one message, in characters
+# of confirmation windows plus a fixed price per validated match; proportional to the
+# message, so ordinary input never comes near it. What is left when it runs out is
+# reported as uninspected (never as clean).
+WORK_PER_BYTE = 24
+WORK_BASE = 1 << 20
+VALIDATION_COST = 256
+
+
+class _Work:
+    """Per-message bookkeeping: findings per rule, verdicts per value, and the budget."""
+
+    __slots__ = ("budget", "capped", "counts", "incomplete", "memo")
+
+    def __init__(self, size: int) -> None:
+        self.counts: dict[int, int] = {}
+        self.memo: dict[tuple[int, str], bool] = {}
+        self.capped: set[int] = set()
+        self.budget = WORK_PER_BYTE * size + WORK_BASE
+        # text index -> reason the text was not fully inspected
+        self.incomplete: dict[int, str] = {}
+
+
 @dataclass
 class Engine:
     """All rules, compiled once. Build with :meth:`from_packs`; then call :meth:`scan_many`."""
@@ -370,6 +399,9 @@ class Engine:
         self._regex: list[Any] = [self._compile_confirm(r) for r in self.rules]
         self._group_index: list[int] = [
             (_group_number(self._regex[i], r.group) if r.group else 0) for i, r in enumerate(self.rules)
+        ]
+        self._context_free: list[bool] = [
+            not any(name in validators.CONTEXTUAL for name, _ in r.checks) for r in self.rules
         ]
         self._db: Any = None
         want = self.backend
@@ -510,23 +542,39 @@ class Engine:
     def scan(self, text: str, role: str | None = None) -> list[Match]:
         return self.scan_many([text], [role])[0]
 
-    def scan_many(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> list[list[Match]]:
+    def scan_many(
+        self,
+        texts: Sequence[str],
+        roles: Sequence[str | None] | None = None,
+        incomplete: dict[int, str] | None = None,
+    ) -> list[list[Match]]:
         """Scan the texts of one message; findings per text, each list in text order.
 
-        The per-rule cap applies to the whole call (one message).
+        The per-rule cap and the work budget apply to the whole call (one message). Texts
+        whose candidates could not all be confirmed within the budget are added to
+        ``incomplete`` (text index -> reason) when given.
         """
         if roles is None:
             roles = [None] * len(texts)
         out: list[list[Match]] = [[] for _ in texts]
         if not texts or not self.rules:
             return out
-        counts: dict[int, int] = {}
+        work = _Work(sum(len(t) for t in texts))
         if self._db is not None:
-            self._scan_hyperscan(texts, roles, out, counts)
+            self._scan_hyperscan(texts, roles, out, work)
         else:
-            self._scan_fallback(texts, roles, out, counts)
+            self._scan_fallback(texts, roles, out, work)
+        for ri in work.capped:
+            # the rule's last reported match says that more were not looked for
+            for lst in out:
+                for j in range(len(lst) - 1, -1, -1):
+                    if lst[j].rule is self.rules[ri]:
+                        lst[j] = dataclasses.replace(lst[j], capped=True)
+                        break
         for lst in out:
             lst.sort(key=lambda m: (m.start, m.end, m.rule.id))
+        if incomplete is not None:
+            incomplete.update(work.incomplete)
         return out
 
     def _scan_hyperscan(
@@ -534,7 +582,7 @@ class Engine:
         texts: Sequence[str],
         roles: Sequence[str | None],
         out: list[list[Match]],
-        counts: dict[int, int],
+        work: _Work,
     ) -> None:
         encoded = [t.encode("utf-8", "replace") for t in texts]
         buf = SEPARATOR.join(encoded)
@@ -568,7 +616,9 @@ class Engine:
             role = roles[k]
             if rule.roles is not None and role is not None and role not in rule.roles:
                 continue
-            self._confirm_windows(ri, _Text(texts[k], encoded[k]), k, sorted(set(ends)), out, counts)
+            if k in work.incomplete:
+                continue
+            self._confirm_windows(ri, _Text(texts[k], encoded[k]), k, sorted(set(ends)), out, work)
 
     def _confirm_windows(
         self,
@@ -577,7 +627,7 @@ class Engine:
         k: int,
         ends: list[int],
         out: list[list[Match]],
-        counts: dict[int, int],
+        work: _Work,
     ) -> None:
         rule = self.rules[ri]
         raw = t.raw
@@ -599,12 +649,16 @@ class Engine:
         rx = self._regex[ri]
         for s, e in regions:
             self.stats.window_chars += e - s
+            work.budget -= e - s
+            if work.budget < 0:
+                work.incomplete[k] = f"work budget for the message exhausted while confirming {rule.id}"
+                return
             for m in rx.finditer(raw, s, e):
                 if m.end() == m.start():
                     continue
                 if ahead and m.end() == e and e < n:
                     continue  # cut short by the window; no match containing a hit ends here
-                if not self._accept(ri, t, k, m, out, counts, seen):
+                if not self._accept(ri, t, k, m, out, work, seen):
                     return
 
     def _accept(
@@ -614,16 +668,30 @@ class Engine:
         k: int,
         m: Any,
         out: list[list[Match]],
-        counts: dict[int, int],
+        work: _Work,
         seen: set[tuple[int, int]],
     ) -> bool:
-        """Validate one regex match; False once the rule's cap for the message is reached."""
+        """Validate one regex match; False once the rule's cap for the message is reached
+        or the message's work budget is spent."""
         rule = self.rules[ri]
         gi = self._group_index[ri]
         bs, be = (m.start(gi), m.end(gi)) if gi else (m.start(), m.end())
         if bs < 0 or (bs, be) in seen:
             return True
         seen.add((bs, be))
+        key: tuple[int, str] | None = None
+        if self._context_free[ri]:
+            key = (ri, t.raw[bs:be].decode("utf-8", "replace") if not t.ascii else t.text[bs:be])
+            verdict = work.memo.get(key)
+            if verdict is False:
+                return True  # the same value was rejected elsewhere in this message
+            if verdict is None:
+                work.budget -= VALIDATION_COST
+        else:
+            work.budget -= VALIDATION_COST
+        if work.budget < 0:
+            work.incomplete[k] = f"work budget for the message exhausted while validating {rule.id}"
+            return False
         if t.ascii:
             start, end = bs, be
             value = t.text[start:end]
@@ -639,18 +707,26 @@ class Engine:
             start = end = -1
         masked = validators.is_masked(value)
         if masked and rule.masked == "reject":
+            if key is not None:
+                work.memo[key] = False
             return True
-        for name, arg in rule.checks:
-            # A masked body has no entropy or checksum left to check; its shape and
-            # surroundings still must fit.
-            if masked and name in _SHAPE_CHECKS:
-                continue
-            if not validators.run(name, value, ctx, arg):
-                return True
-        n = counts.get(ri, 0)
+        if key is None or key not in work.memo:
+            for name, arg in rule.checks:
+                # A masked body has no entropy or checksum left to check; its shape and
+                # surroundings still must fit.
+                if masked and name in _SHAPE_CHECKS:
+                    continue
+                if not validators.run(name, value, ctx, arg):
+                    if key is not None:
+                        work.memo[key] = False
+                    return True
+            if key is not None:
+                work.memo[key] = True
+        n = work.counts.get(ri, 0)
         if n >= self.max_per_rule:
+            work.capped.add(ri)
             return False
-        counts[ri] = n + 1
+        work.counts[ri] = n + 1
         if start < 0:
             start = len(t.raw[:bs].decode("utf-8", "ignore"))
             end = start + len(value)
@@ -663,7 +739,7 @@ class Engine:
         texts: Sequence[str],
         roles: Sequence[str | None],
         out: list[list[Match]],
-        counts: dict[int, int],
+        work: _Work,
     ) -> None:
         for k, text in enumerate(texts):
             t = _Text(text, text.encode("utf-8", "replace"))
@@ -674,14 +750,14 @@ class Engine:
                     continue
                 if rule.keywords and not any(kw in lower for kw in rule.keywords):
                     continue
-                if counts.get(ri, 0) >= self.max_per_rule:
+                if work.counts.get(ri, 0) >= self.max_per_rule or k in work.incomplete:
                     continue
                 seen: set[tuple[int, int]] = set()
                 for m in self._regex[ri].finditer(t.raw):
                     if m.end() == m.start():
                         continue
                     self.stats.candidates += 1
-                    if not self._accept(ri, t, k, m, out, counts, seen):
+                    if not self._accept(ri, t, k, m, out, work, seen):
                         break
 
 

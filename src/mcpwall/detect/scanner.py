@@ -208,11 +208,13 @@ class Scanner:
         """Scan one decoded JSON-RPC message. ``method`` is the request's method for a
         response. ``server`` and ``tool`` select suppressions."""
         ext = fieldmod.extract(obj, direction, method, max_field_chars=self.max_field_chars)
-        findings = self._scan(ext, server=server, tool=tool)
+        unfinished: list[tuple[str, str]] = []
+        findings = self._scan(ext, server=server, tool=tool, unfinished=unfinished)
+        skipped = [*ext.uninspected, *unfinished]
         return ScanResult(
             findings=findings,
-            uninspected=[p for p, _ in ext.uninspected],
-            reasons=dict(ext.uninspected),
+            uninspected=[p for p, _ in skipped],
+            reasons=dict(skipped),
         )
 
     def scan_text(self, text: str, role: str, path: str = "$", *, server: str | None = None,
@@ -243,7 +245,10 @@ class Scanner:
             return None
         return views or None
 
-    def _scan(self, ext: fieldmod.Extraction, *, server: str | None, tool: str | None) -> list[Finding]:
+    def _scan(self, ext: fieldmod.Extraction, *, server: str | None, tool: str | None,
+              unfinished: list[tuple[str, str]] | None = None) -> list[Finding]:
+        """Findings for the extracted texts; ``unfinished`` collects (path, reason) of
+        fields the work budget did not let the patterns finish (uninspected, not clean)."""
         texts = ext.texts
         n = len(texts)
         # One look at the whole message decides whether any text needs per-text work.
@@ -266,7 +271,15 @@ class Scanner:
                         segments.append(v.text)
                         roles.append(ext.roles[i])
                         owners.append((i, v.layer))
-        per_segment = self.engine.scan_many(segments, roles)
+        incomplete: dict[int, str] = {}
+        per_segment = self.engine.scan_many(segments, roles, incomplete)
+        if incomplete and unfinished is not None:
+            done: set[int] = set()
+            for k, reason in sorted(incomplete.items()):
+                i = k if k < n else owners[k - n][0] if owners else k
+                if i not in done:
+                    done.add(i)
+                    unfinished.append((ext.path(i), reason))
         findings: list[Finding] = []
         raw_seen: set[tuple[int, str, str]] = set()
         for i in range(n):
@@ -312,11 +325,15 @@ class Scanner:
             extra["key"] = True
         if m.masked:
             extra["masked"] = True
+        if m.capped:
+            extra["capped"] = True
         message = rule.title or rule.id
         if m.masked:
             message += " (masked or placeholder value)"
         if layer != "raw":
             message += f" (in {layer}-decoded text)"
+        if m.capped:
+            message += " (per-message limit reached for this rule; further matches not reported)"
         span = (m.start, m.end) if layer == "raw" else (0, len(ext.texts[i]))
         return Finding(
             category=rule.category,

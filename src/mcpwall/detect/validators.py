@@ -44,6 +44,10 @@ class Context:
 
 Validator = Callable[[str, Context, Any], bool]
 REGISTRY: dict[str, Validator] = {}
+# Validators that look at the surroundings (``ctx``), not only at the value. A rule whose
+# checks are all outside this set gives the same verdict for the same value anywhere, so
+# the engine decides a repeated value once per message.
+CONTEXTUAL = frozenset({"context", "not_context", "email", "krrn", "not_dotted_run", "not_version"})
 
 
 def validator(name: str) -> Callable[[Validator], Validator]:
