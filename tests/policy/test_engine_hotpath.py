@@ -67,3 +67,32 @@ def test_budgets_are_cached_per_tool_and_stay_right() -> None:
     first = policy.budget("echo", "up", "tools/call")
     assert first == policy.budget("echo", "up", "tools/call") == (1048576, "truncate", "budget:*")
     assert policy.budget(None, "up", "ping") is None
+
+
+def small(rules: list[dict[str, Any]], default: str = "allow") -> Any:
+    return compile_policy(PolicySettings.model_validate({"default": default, "rules": rules}))
+
+
+@pytest.mark.parametrize(
+    ("rules", "kind", "tool", "expected"),
+    [
+        ([], "request", "echo", True),
+        ([{"name": "r", "match": {"tool": "run_*"}, "action": "deny"}], "request", "echo", True),
+        ([{"name": "r", "match": {"tool": "run_*"}, "action": "deny"}], "request", "run_x", False),
+        ([{"name": "r", "match": {"tool": "run_*"}, "action": "deny"}], "response", "run_x", True),
+        # Content and history conditions might match: never "default only".
+        ([{"name": "r", "match": {"arguments": {"$.url": "*"}}, "action": "deny"}], "request", "echo", False),
+        ([{"name": "r", "match": {"after": "private_data"}, "action": "deny"}], "notification", None, False),
+        ([{"name": "r", "match": {"findings": {"category": "secrets"}}, "action": "redact"}], "response", "echo",
+         False),
+    ],
+)
+def test_default_only_means_no_rule_could_match(rules: list[dict[str, Any]], kind: str, tool: str | None,
+                                                expected: bool) -> None:
+    p = small(rules)
+    for _ in range(2):
+        assert p.default_only(kind, "c2s", "tools/call", tool, "up", "local", ()) is expected
+    f = Facts(method="tools/call", tool=tool, kind=kind, arguments={"url": "u"}, touched={"private_data"},
+              findings=[SECRET])
+    if expected:
+        assert p.decide(f).rule is None  # whatever the content, the default decides

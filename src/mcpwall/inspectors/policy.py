@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .. import jsonpath
 from ..audit.mask import mask_frame
 from ..frame import Direction, Frame, Kind, encode
-from ..pipeline import Inspector
+from ..pipeline import PASS, Inspector
 from ..policy import budget as budgets
 from ..policy.dataflow import Flow
 from ..policy.engine import Facts, Policy, Ruling, compile_policy
@@ -168,8 +168,17 @@ class PolicyInspector(Inspector):
                     flow.labels.clear()  # descriptions may have changed: label again
                 return self._filter_tools(frame, session, compiled.policy)
             return self._response(frame, session, findings, compiled.policy)
-        facts = self._facts(frame, session, findings, compiled.policy)
-        ruling = compiled.policy.decide(facts)
+        policy = compiled.policy
+        if (policy.default is Action.ALLOW and compiled.cedar is None and compiled.opa is None
+                and not (policy.uses_history and frame.method == "tools/call")):
+            # No rule can match a message with this method, tool and caller, whatever it
+            # holds: the default allows it, and there is no history to record.
+            ident = session.identity
+            if policy.default_only(_KIND[frame.kind], _KIND[frame.direction], frame.method, frame.tool,
+                                   session.upstream, ident.subject, ident.roles):
+                return PASS
+        facts = self._facts(frame, session, findings, policy)
+        ruling = policy.decide(facts)
         if ruling.action is not Action.DENY and frame.kind is Kind.REQUEST:
             ruling = await self._external(compiled, facts, ruling)
         return self._act(frame, session, facts, ruling, compiled)

@@ -399,10 +399,28 @@ class Policy:
             "response" in r.kinds for layer in layers for r in layer.rules)
         self.files = [Path(layer.source) for layer in layers if layer.source and Path(layer.source).exists()]
         self._budgets: dict[tuple[str | None, str, str | None], tuple[int, str, str] | None] = {}
+        self._default = max((layer.default for layer in layers), key=lambda a: a.strictness)
+        self._default_only: dict[tuple[Any, ...], bool] = {}
 
     @property
     def default(self) -> Action:
-        return max((layer.default for layer in self.layers), key=lambda a: a.strictness)
+        return self._default
+
+    def default_only(self, kind: str, direction: str, method: str | None, tool: str | None, upstream: str,
+                     subject: str, roles: tuple[str, ...]) -> bool:
+        """True when no rule of any layer can match such a message, whatever it holds or
+        whatever the session did before: the ruling is the default. A dict lookup after
+        the first message of each kind."""
+        key = (kind, direction, method, tool, upstream, subject, roles)
+        hit = self._default_only.get(key)
+        if hit is None:
+            f = Facts(method=method, tool=tool, direction=direction, kind=kind, upstream=upstream, subject=subject,
+                      roles=roles)
+            hit = all(not layer.candidates(f) for layer in self.layers)
+            if len(self._default_only) > 4096:  # names come from the peers: keep it bounded
+                self._default_only.clear()
+            self._default_only[key] = hit
+        return hit
 
     def decide(self, f: Facts) -> Ruling:
         best: Ruling | None = None
