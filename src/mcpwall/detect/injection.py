@@ -877,9 +877,20 @@ def _morse(run: str) -> str:
     return " ".join("".join(_MORSE.get(c, "") for c in w.split()) for w in words)
 
 
+# Any of the signs above, in one search: most texts show none, and one call through the
+# RE2 wrapper costs about what the five do each.
+_ANY_DERIVED_HINT = re2.compile(
+    "(?i)"
+    + "|".join(
+        f"(?:{p.pattern.removeprefix('(?i)')})"
+        for p in (_ROT13_HINT, _REVERSED_HINT, _LEET_HINT, _SPACED_HINT, _MORSE_RUN)
+    )
+)
+
+
 def _derived(text: str) -> list[tuple[str, str]]:
     """Cheap de-obfuscations for short texts, each gated by a sign of that obfuscation."""
-    if len(text) > MAX_DERIVED_LEN:
+    if len(text) > MAX_DERIVED_LEN or not _ANY_DERIVED_HINT.search(text):
         return []
     out: list[tuple[str, str]] = []
     if _ROT13_HINT.search(text):

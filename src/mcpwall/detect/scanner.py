@@ -48,8 +48,6 @@ except ImportError:  # pragma: no cover
     _ESCAPE_HINT = re.compile(r"[%&\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|<~|[01]{8} ?[01]{8} ?[01]{8}")
     _RUN = re.compile(rb"[A-Za-z0-9+/=_-]{16,}")
 _DIGIT = re.compile(rb"[0-9]")
-_UPPER = re.compile(rb"[A-Z]")
-_LOWER = re.compile(rb"[a-z]")
 _HEX = re.compile(rb"[0-9a-fA-F]+")
 _BASE32 = re.compile(rb"[A-Z2-7]+=*")
 _INJECTION_MIN_CHARS = 8
@@ -97,8 +95,13 @@ def _maybe_encoded(text: str) -> bool:
     for s, e in _run_spans(raw):
         for run in raw[s:e].split(b"\n"):
             run = run.rstrip(b"\r")
-            if len(run) >= 16 and _DIGIT.search(run) and (
-                (_UPPER.search(run) and _LOWER.search(run))
+            if len(run) < 16 or run.isalpha() or not _DIGIT.search(run):
+                continue
+            # bytes case tests run in C: lower() changes a run with an upper-case letter,
+            # upper() one with a lower-case letter
+            has_upper = run != run.lower()
+            if (
+                (has_upper and run != run.upper())
                 or (len(run) >= 32 and _HEX.fullmatch(run))
                 or _BASE32.fullmatch(run)
             ):
