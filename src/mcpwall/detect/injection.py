@@ -595,7 +595,13 @@ _EXTERNAL_TRIGGER = (
     r"outside (?:the|this) (?:organi[sz]ation|company|system)|\boutside\b)"
 )
 _RISK_TRIGGER = _widen(_RISK).replace(r"\.\./\.\./", r"(?:[^/]|[^.]/|[^.]\./)\.\./\.\./", 1)
+# The verb and the tool name every match of the two tool_call rules contains (the whole
+# patterns, clause starts included, cost Hyperscan more than any other rule). Written
+# with its own case flags so both rules share one expression.
+_TOOL_CALL_TRIGGER = rf"(?i)\b(?:call|invoke|use|run|execute|trigger)\s+(?:the\s+)?{_TOOL_NAME}"
 _TRIGGERS: dict[str, tuple[str, ...]] = {
+    "tool_call": (_TOOL_CALL_TRIGGER,),
+    "tool_call.target": (_TOOL_CALL_TRIGGER,),
     "directive_risk": (_RISK_TRIGGER,),
     "secret_access": (_widen(_SECRET_STRONG),),
     "secret_sink": (rf"\b{_SECRET_WEAK}\b", _SINK_NOUN),
