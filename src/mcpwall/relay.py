@@ -25,7 +25,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .audit.record import AuditRecord
+from .audit.record import AuditRecord, plain_record
 from .errors import (
     INTERNAL_ERROR,
     INVALID_REQUEST,
@@ -450,11 +450,9 @@ class Relay:
     def _decision_record(self, frame: Frame, decision: Decision, *, enforced: bool) -> AuditRecord:
         session = self.session
         if not decision.trail:  # nothing to say but "pass": the common case, kept cheap
-            return AuditRecord(
-                direction=_TEXT[frame.direction], action=decision.action, enforced=enforced, raw=frame.raw,
-                obj=frame.obj, kind=_TEXT[frame.kind], method=frame.method, msg_id=frame.id, tool=frame.tool,
-                session=session.id, upstream=session.upstream, identity=session.identity.subject,
-            )
+            return plain_record(_TEXT[frame.direction], decision.action, enforced, frame.raw, frame.obj,
+                                _TEXT[frame.kind], frame.method, frame.id, frame.tool, session.id,
+                                session.upstream, session.identity.subject)
         deciding: Verdict | None = decision.deciding
         reason = ""
         if isinstance(deciding, Block):
