@@ -344,6 +344,8 @@ _B85_TOKEN = re2.compile(  # on bytes: no offset conversion per match
 )
 _HEX_SEP_GATE = re2.compile(r"[0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}")
 _BIN_GATE = re2.compile(r"[01]{8} ?[01]{8} ?[01]{8}")
+# Either of the two, in one search: most texts have neither.
+_HEX_OR_BIN_GATE = re2.compile(f"{_HEX_SEP_GATE.pattern}|{_BIN_GATE.pattern}")
 
 
 def _base_run(run: str) -> str | None:
@@ -468,10 +470,11 @@ def _decode_hex(text: str) -> str | None:
     cur = _splice(text, hexes) if hexes else text
     changed = bool(hexes)
     passes: list[tuple[re.Pattern[str] | re2._Regexp, object]] = []
-    if _HEX_SEP_GATE.search(text):
-        passes.append((_HEX_SEP_RUN, _hex))
-    if _BIN_GATE.search(text):
-        passes.append((_BIN_RUN, _bin))
+    if _HEX_OR_BIN_GATE.search(text):
+        if _HEX_SEP_GATE.search(text):
+            passes.append((_HEX_SEP_RUN, _hex))
+        if _BIN_GATE.search(text):
+            passes.append((_BIN_RUN, _bin))
     for pattern, fn in passes:
         new = _sub_runs(cur, pattern, fn)
         if new is not None:

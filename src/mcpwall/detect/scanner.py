@@ -53,6 +53,15 @@ _BASE32 = re.compile(rb"[A-Z2-7]+=*")
 _INJECTION_MIN_CHARS = 8
 # Anything but printable ASCII and ordinary whitespace: candidates for hidden characters.
 _UNUSUAL_CHAR = re.compile(r"[^\t\n\r\x20-\x7e]")
+_ORDINARY_ASCII = bytes([9, 10, 13, *range(0x20, 0x7F)])
+
+
+def _has_unusual(text: str) -> bool:
+    """``_UNUSUAL_CHAR.search(text)``; for ASCII text a C-level delete of the ordinary
+    characters, several times faster than the regex walk."""
+    if text.isascii():
+        return bool(text.encode("ascii").translate(None, _ORDINARY_ASCII))
+    return _UNUSUAL_CHAR.search(text) is not None
 
 
 @dataclass(slots=True)
@@ -257,7 +266,7 @@ class Scanner:
         # One look at the whole message decides whether any text needs per-text work.
         joined = "\n".join(texts) if (self._variants is not None or self._hidden is not None) else ""
         plain = joined.isascii() and not _maybe_encoded(joined)
-        unusual = not plain and _UNUSUAL_CHAR.search(joined) is not None
+        unusual = not plain and _has_unusual(joined)
         views_by_field: list[list[Any] | None] = (
             [None] * n if plain else [self._views(t, hinted=n == 1 and joined.isascii()) for t in texts]
         )
@@ -299,7 +308,7 @@ class Scanner:
                     findings.append(self._finding(m, ext, i, layer))
         hidden, inject = self._hidden, self._inject
         for i, text in enumerate(texts):
-            if hidden is not None and unusual and _UNUSUAL_CHAR.search(text):
+            if hidden is not None and unusual and _has_unusual(text):
                 try:
                     findings.extend(hidden(text, ext.path(i)))
                 except Exception:
