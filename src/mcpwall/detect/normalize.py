@@ -26,6 +26,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
 import re2
@@ -221,11 +222,25 @@ def _texty(raw: bytes) -> str | None:
     return s
 
 
-def _sub_runs(text: str, pattern: re.Pattern[str], decode: object) -> str | None:
+def _matches_within(text: str, pattern: re.Pattern[str], coarse: Any) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)``, run only inside the maximal runs ``coarse`` (RE2, on
+    bytes) finds in ASCII text. Every match of ``pattern`` lies inside such a run, and
+    stdlib ``re`` walking every position of a large text is the slow part otherwise.
+    The look-behind sees the text before a run; one character after it stays visible to
+    the look-ahead."""
+    if not text.isascii():
+        yield from pattern.finditer(text)
+        return
+    n = len(text)
+    for c in coarse.finditer(text.encode("ascii")):
+        yield from pattern.finditer(text, c.start(), min(n, c.end() + 1))
+
+
+def _sub_runs(text: str, pattern: re.Pattern[str], decode: object, coarse: Any = None) -> str | None:
     out: list[str] = []
     last = 0
     changed = False
-    for m in pattern.finditer(text):
+    for m in pattern.finditer(text) if coarse is None else _matches_within(text, pattern, coarse):
         decoded = decode(m.group(0))  # type: ignore[operator]
         if decoded is None:
             continue
@@ -344,6 +359,9 @@ _B85_TOKEN = re2.compile(  # on bytes: no offset conversion per match
 )
 _HEX_SEP_GATE = re2.compile(r"[0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}")
 _BIN_GATE = re2.compile(r"[01]{8} ?[01]{8} ?[01]{8}")
+# Maximal runs of the characters the two patterns consume: their matches lie inside.
+_HEX_SEP_COARSE = re2.compile(rb"[0-9A-Fa-f][0-9A-Fa-f :]{22,}")
+_BIN_COARSE = re2.compile(rb"[01][01 ]{34,}")
 # Either of the two, in one search: most texts have neither.
 _HEX_OR_BIN_GATE = re2.compile(f"{_HEX_SEP_GATE.pattern}|{_BIN_GATE.pattern}")
 
@@ -469,14 +487,14 @@ def _decode_hex(text: str) -> str | None:
     _, hexes = _runs(text)
     cur = _splice(text, hexes) if hexes else text
     changed = bool(hexes)
-    passes: list[tuple[re.Pattern[str] | re2._Regexp, object]] = []
+    passes: list[tuple[re.Pattern[str], object, Any]] = []
     if _HEX_OR_BIN_GATE.search(text):
         if _HEX_SEP_GATE.search(text):
-            passes.append((_HEX_SEP_RUN, _hex))
+            passes.append((_HEX_SEP_RUN, _hex, _HEX_SEP_COARSE))
         if _BIN_GATE.search(text):
-            passes.append((_BIN_RUN, _bin))
-    for pattern, fn in passes:
-        new = _sub_runs(cur, pattern, fn)
+            passes.append((_BIN_RUN, _bin, _BIN_COARSE))
+    for pattern, fn, coarse in passes:
+        new = _sub_runs(cur, pattern, fn, coarse)
         if new is not None:
             cur, changed = new, True
     return cur if changed else None
