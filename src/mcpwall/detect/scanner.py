@@ -93,6 +93,18 @@ def _optional(module: str) -> Any:
         return None
 
 
+# Texts at least twice this long get their decoded views block by block.
+VIEW_BLOCK_CHARS = 16 * 1024
+# Between the blocks of a view: no pattern matches across a NUL line.
+VIEW_JOIN = "\n\x00\n"
+
+
+def _view(text: str, layer: str) -> Any:
+    from .normalize import Variant
+
+    return Variant(text, layer)
+
+
 def _maybe_encoded(text: str) -> bool:
     """Could a decoder find something in this ASCII text? Escapes, entities, percent signs,
     control characters, Ascii85 and binary octets say yes; so does a long run that looks
@@ -251,11 +263,29 @@ class Scanner:
         if self._variants is None or (not hinted and text.isascii() and not _maybe_encoded(text)):
             return None
         try:
-            views = self._variants(text)
+            views = self._variants(text) if len(text) < 2 * VIEW_BLOCK_CHARS else self._block_views(text)
         except Exception:  # a normaliser bug must not hide the raw text from the patterns
             log.exception("normalisation failed; scanning the raw text only")
             return None
         return views or None
+
+    def _block_views(self, text: str) -> list[Any]:
+        """Views of a long text, built block by block (blocks end at line breaks): each
+        decoded layer holds only the blocks that layer changes, so one escaped URL in a
+        megabyte of logs costs a few kilobytes of extra scanning, not another megabyte.
+        The raw text is scanned whole as always; decoded findings cover the whole field."""
+        assert self._variants is not None
+        layers: dict[str, list[str]] = {}
+        n = len(text)
+        pos = 0
+        while pos < n:
+            cut = text.find("\n", pos + VIEW_BLOCK_CHARS)
+            end = n if cut < 0 or n - cut < VIEW_BLOCK_CHARS // 2 else cut + 1
+            block = text[pos:end]
+            for v in self._variants(block)[1:]:
+                layers.setdefault(v.layer, []).append(v.text)
+            pos = end
+        return [self._raw_variant(text), *(_view(VIEW_JOIN.join(parts), layer) for layer, parts in layers.items())]
 
     def _scan(self, ext: fieldmod.Extraction, *, server: str | None, tool: str | None,
               unfinished: list[tuple[str, str]] | None = None) -> list[Finding]:
