@@ -8,6 +8,7 @@ too; a head record (last sequence and MAC) exposes deleted newest rows.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -81,15 +82,29 @@ def load_or_create_key(path: Path) -> bytes:
     except (OSError, UnicodeDecodeError) as e:
         raise AuditError(f"cannot read audit key {path}: {e}") from None
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Written under a private name, then published with a hard link, which fails if the
+    # key exists: several mcpwall processes starting at once agree on one key, and none
+    # can read a key file that is still empty.
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(path, flags, 0o600)
-    except FileExistsError:  # another mcpwall created it first
-        return parse_key(path.read_text(encoding="ascii"))
+        fd = os.open(tmp, flags, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(secrets.token_hex(32) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another mcpwall published its key first: use that one
+        except OSError:
+            if not path.exists():  # a file system without hard links: an atomic rename will do
+                os.replace(tmp, path)
     except OSError as e:
         raise AuditError(f"cannot create audit key {path}: {e.strerror}") from None
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(secrets.token_hex(32) + "\n")
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
     return parse_key(path.read_text(encoding="ascii"))
 
 
