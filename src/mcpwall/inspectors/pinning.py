@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..frame import Direction, Frame, Kind
-from ..pipeline import Inspector
+from ..pipeline import PASS, Inspector
 from ..policy import pins
 from ..session import Session
 from ..state import PinEntry, StateError, StateStore, open_store
@@ -74,6 +74,8 @@ class PinningInspector(Inspector):
         state = session.state.get(self.name)
         if state is None:
             state = session.state[self.name] = PinState()
+        if frame.kind is Kind.REQUEST and not state.quarantined:
+            return PASS  # a call, and nothing is quarantined: the common case, for free
         try:
             if frame.kind is Kind.REQUEST:
                 return self._call(frame, session, state)
