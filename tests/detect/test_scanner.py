@@ -124,3 +124,18 @@ def test_long_text_decoded_views_keep_findings_in_changed_blocks(scanner: Scanne
     assert views is not None and views[0].text == text
     # the url layer holds the changed blocks only, not another copy of the whole text
     assert all(len(v.text) < len(text) // 2 for v in views[1:])
+
+
+@pytest.mark.parametrize("filler", [0, 20_000])
+def test_base64_secret_found_in_short_and_long_messages(scanner: Scanner, filler: int) -> None:
+    """Short messages get one encoding check over all texts, long ones one per text:
+    the encoded secret is found either way, in whichever text it sits."""
+    import base64
+
+    hidden = base64.b64encode(f"config: aws key {AWS} for the deploy job".encode()).decode()
+    msg = {"jsonrpc": "2.0", "id": 1, "result": {"content": [
+        {"type": "text", "text": "plain words and /srv/data/paths/only " * (filler // 36)},
+        {"type": "text", "text": f"blob {hidden} end"},
+    ]}}
+    res = scanner.scan_message(msg, "s2c", "tools/call")
+    assert [f.path for f in res.findings if f.rule == "secrets.aws_access_key_id"] == ["$.result.content[1].text"]

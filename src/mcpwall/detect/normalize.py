@@ -402,6 +402,54 @@ def _pieces(block: str) -> list[tuple[int, int, str]]:
 
 
 _last_runs: tuple[str, tuple[list[tuple[int, int, str]], list[tuple[int, int, str]]]] | None = None
+_last_spans: tuple[str, bytes, list[tuple[int, int]]] | None = None
+
+
+def ascii_run_spans(text: str) -> tuple[bytes, list[tuple[int, int]]]:
+    """``run_spans`` of ASCII ``text`` with its bytes, remembered for the last text: the
+    scanner's encoding check and the base64/hex decoders look at the same runs."""
+    global _last_spans
+    last = _last_spans
+    if last is not None and last[0] is text:
+        return last[1], last[2]
+    raw = text.encode("ascii", "replace")
+    spans = list(run_spans(raw))
+    _last_spans = (text, raw, spans)
+    return raw, spans
+
+
+_HEX_BYTES = b"0123456789abcdefABCDEF"
+_B32_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567="
+# Decodings of runs seen recently, by run: a blob repeated in a message or across
+# messages is decoded once. Bounded by clearing (a dict is cheaper than an LRU here).
+_RUN_MEMO: dict[bytes, tuple[bool, str | None]] = {}
+_RUN_MEMO_MAX = 4096
+_RUN_MEMO_KEY_MAX = 1 << 16
+
+
+def _decode_run(run: bytes) -> tuple[bool, str | None]:
+    """(is hex, decoded text or None) for one run of at least ``MIN_ENCODED_RUN`` bytes,
+    classified with C-level bytes operations: hex digits only, base32 alphabet only,
+    or both letter cases (base64); anything else (paths, identifiers, one-case words)
+    is not tried."""
+    if len(run) <= _RUN_MEMO_KEY_MAX:
+        hit = _RUN_MEMO.get(run)
+        if hit is not None:
+            return hit
+    if not run.translate(None, _HEX_BYTES):
+        out: tuple[bool, str | None] = (True, _hex(run.decode("ascii")) if len(run) % 2 == 0 else None)
+    elif not run.translate(None, _B32_BYTES):
+        r = run.decode("ascii")
+        out = (False, _b32(r) or _b64(r))
+    elif run.lower() == run or run.upper() == run:
+        out = (False, None)
+    else:
+        out = (False, _b64(run.decode("ascii")))
+    if len(run) <= _RUN_MEMO_KEY_MAX:
+        if len(_RUN_MEMO) >= _RUN_MEMO_MAX:
+            _RUN_MEMO.clear()
+        _RUN_MEMO[run] = out
+    return out
 
 
 def _runs(text: str) -> tuple[list[tuple[int, int, str]], list[tuple[int, int, str]]]:
@@ -413,26 +461,34 @@ def _runs(text: str) -> tuple[list[tuple[int, int, str]], list[tuple[int, int, s
         return last[1]
     base: list[tuple[int, int, str]] = []
     hexes: list[tuple[int, int, str]] = []
-    blocks: Iterable[tuple[int, str]]
     if text.isascii():
-        raw = text.encode("ascii")
-        blocks = ((s, text[s:e]) for s, e in run_spans(raw))
+        raw, spans = ascii_run_spans(text)
+        for s, e in spans:
+            seg = raw[s:e]
+            pieces = [(0, e - s, seg)] if b"\n" not in seg else [
+                (a, b, r.encode("ascii")) for a, b, r in _pieces(text[s:e])
+            ]
+            for ps, pe, run in pieces:
+                if len(run) < MIN_ENCODED_RUN:
+                    continue
+                is_hex, decoded = _decode_run(run)
+                if decoded is not None:
+                    (hexes if is_hex else base).append((s + ps, s + pe, decoded))
     else:
         raw = text.encode("utf-8", "surrogatepass")
-        blocks = _char_blocks(text, raw, run_spans(raw))
-    for origin, block in blocks:
-        for s, e, run in _pieces(block):
-            if len(run) < MIN_ENCODED_RUN:
-                continue
-            if _HEXDIGITS.issuperset(run):
-                if len(run) % 2 == 0:
-                    decoded = _hex(run)
-                    if decoded is not None:
-                        hexes.append((origin + s, origin + e, decoded))
-                continue
-            decoded = _base_run(run)
-            if decoded is not None:
-                base.append((origin + s, origin + e, decoded))
+        for origin, block in _char_blocks(text, raw, run_spans(raw)):
+            for s, e, piece in _pieces(block):
+                if len(piece) < MIN_ENCODED_RUN:
+                    continue
+                if _HEXDIGITS.issuperset(piece):
+                    if len(piece) % 2 == 0:
+                        decoded = _hex(piece)
+                        if decoded is not None:
+                            hexes.append((origin + s, origin + e, decoded))
+                    continue
+                decoded = _base_run(piece)
+                if decoded is not None:
+                    base.append((origin + s, origin + e, decoded))
     result = (base, hexes)
     _last_runs = (text, result)
     return result

@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,8 +47,6 @@ try:  # RE2 scans for runs in linear time; stdlib re retries at every position o
 except ImportError:  # pragma: no cover
     _ESCAPE_HINT = re.compile(r"[%&\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|<~|[01]{8} ?[01]{8} ?[01]{8}")
     _RUN = re.compile(rb"[A-Za-z0-9+/=_-]{16,}")
-_DIGIT = re.compile(rb"[0-9]")
-_HEX = re.compile(rb"[0-9a-fA-F]+")
 _BASE32 = re.compile(rb"[A-Z2-7]+=*")
 _INJECTION_MIN_CHARS = 8
 # Anything but printable ASCII and ordinary whitespace: candidates for hidden characters.
@@ -112,32 +110,40 @@ def _maybe_encoded(text: str) -> bool:
     and identifiers are long runs too, but rarely like those."""
     if _ESCAPE_HINT.search(text):
         return True
-    raw = text.encode("ascii", "replace")
-    for s, e in _run_spans(raw):
-        for run in raw[s:e].split(b"\n"):
+    raw, spans = _ascii_run_spans(text)
+    for s, e in spans:
+        seg = raw[s:e]
+        for run in seg.split(b"\n") if b"\n" in seg else (seg,):
             run = run.rstrip(b"\r")
-            if len(run) < 16 or run.isalpha() or not _DIGIT.search(run):
+            # bytes operations run in C: deleting the digits shortens a run that has one;
+            # lower() changes a run with an upper-case letter, upper() one with a lower-case
+            if len(run) < 16 or len(run.translate(None, _DIGITS)) == len(run):
                 continue
-            # bytes case tests run in C: lower() changes a run with an upper-case letter,
-            # upper() one with a lower-case letter
             has_upper = run != run.lower()
             if (
                 (has_upper and run != run.upper())
-                or (len(run) >= 32 and _HEX.fullmatch(run))
+                or (len(run) >= 32 and not run.translate(None, _HEX_DIGITS))
                 or _BASE32.fullmatch(run)
             ):
                 return True
     return False
 
 
-def _regex_run_spans(raw: bytes) -> Iterator[tuple[int, int]]:
-    return ((m.start(), m.end()) for m in _RUN.finditer(raw))
+_DIGITS = b"0123456789"
+# Messages up to this size get one encoding check over all their texts joined.
+_JOINED_CHECK_CHARS = 8192
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
+
+
+def _regex_run_spans(text: str) -> tuple[bytes, list[tuple[int, int]]]:
+    raw = text.encode("ascii", "replace")
+    return raw, [(m.start(), m.end()) for m in _RUN.finditer(raw)]
 
 
 try:
-    from .normalize import run_spans as _run_spans
+    from .normalize import ascii_run_spans as _ascii_run_spans
 except ImportError:  # pragma: no cover - normalize is optional for the scanner
-    _run_spans = _regex_run_spans
+    _ascii_run_spans = _regex_run_spans
 
 
 def _wants_injection_check(text: str) -> bool:
@@ -295,10 +301,14 @@ class Scanner:
         n = len(texts)
         # One look at the whole message decides whether any text needs per-text work.
         joined = "\n".join(texts) if (self._variants is not None or self._hidden is not None) else ""
-        plain = joined.isascii() and not _maybe_encoded(joined)
+        # A long message is checked text by text instead (the same answer: no decoder
+        # input spans two texts), so that its long texts are not checked twice and the
+        # decoders reuse the runs their check found.
+        whole = len(joined) <= _JOINED_CHECK_CHARS
+        plain = whole and joined.isascii() and not _maybe_encoded(joined)
         unusual = not plain and _has_unusual(joined)
         views_by_field: list[list[Any] | None] = (
-            [None] * n if plain else [self._views(t, hinted=n == 1 and joined.isascii()) for t in texts]
+            [None] * n if plain else [self._views(t, hinted=whole and n == 1 and joined.isascii()) for t in texts]
         )
         segments: list[str] = texts
         roles: list[str] = ext.roles
