@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +19,7 @@ from typing import Any
 import anyio
 import mcp_types as types
 import pytest
+from gateway import free_port, monitor_config, proxy, running
 from mcp import Client
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from test_wrap_peers import WAIT, Peer, Transcript, call, dump, notified, wait
@@ -36,24 +33,6 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        assert proc.poll() is None, f"{proc.args} exited"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
     work = tmp_path_factory.mktemp("aggregate")
@@ -61,30 +40,19 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
     for d, text in ((left, "left side\n"), (right, "right side\n")):
         d.mkdir()
         (d / "note.txt").write_text(text, encoding="utf-8")
-    up, front = free_port(), free_port()
-    everything = subprocess.Popen(peers.everything_cmd("streamableHttp"), env={**os.environ, "PORT": str(up)},
-                                  stdout=subprocess.DEVNULL)
-    config = work / "mcpwall.yaml"
-    config.write_text(json.dumps({
-        "mode": "monitor",
-        "audit": {"path": str(work / "audit.db"), "key_file": str(work / "audit.key")},
-        "upstreams": {
+    up = free_port()
+    config = monitor_config(
+        work,
+        upstreams={
             "everything": {"url": f"http://127.0.0.1:{up}/mcp"},
             "left": {"command": peers.filesystem_cmd(left)},
             "right": {"command": peers.filesystem_cmd(right)},
         },
-        "http": {"listen": f"127.0.0.1:{front}", "aggregate": {"routes": {"read_text_file": "left"}}},
-    }), encoding="utf-8")
-    proxy = subprocess.Popen([sys.executable, "-m", "mcpwall", "proxy", "--config", str(config)],
-                             env={**os.environ, "MCPWALL_STATE_DIR": str(work / "state")})
-    try:
-        wait_port(up, everything)
-        wait_port(front, proxy)
-        yield f"http://127.0.0.1:{front}", left, right
-    finally:
-        for p in (proxy, everything):
-            p.terminate()
-            p.wait(15)
+        http={"aggregate": {"routes": {"read_text_file": "left"}}},
+    )
+    with running(peers.everything_cmd("streamableHttp"), up, env={**os.environ, "PORT": str(up)}, quiet=True), \
+            proxy("--config", str(config), env={**os.environ, "MCPWALL_STATE_DIR": str(work / "state")}) as front:
+        yield front.base, left, right
 
 
 async def tool_names(url: str) -> list[str]:

@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from gateway import free_port, proxy, running
+
+import peers
 
 TESTS = Path(__file__).resolve().parents[1]
 RUN = TESTS / "conformance" / "run.py"
-sys.path.insert(0, str(TESTS))
-
-import peers  # noqa: E402
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -61,35 +59,14 @@ def test_every_scenario_passing_directly_passes_through_mcpwall(direct: dict[str
     assert "dns-rebinding-protection" in passing
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_dns_rebinding_protection_is_mcpwalls_own(tmp_path: Path) -> None:
     peers.node22()
-    up_port, port = _free_port(), _free_port()
-    upstream = subprocess.Popen([sys.executable, str(TESTS / "transports" / "fake_upstream.py"), str(up_port)])
-    proxy = subprocess.Popen([sys.executable, "-m", "mcpwall", "proxy", "--upstream",
-                              f"http://127.0.0.1:{up_port}/mcp", "--listen", f"127.0.0.1:{port}"],
-                             env={**os.environ, "MCPWALL_AUDIT__PATH": str(tmp_path / "a.db")})
-    try:
-        for p in (up_port, port):
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", p), timeout=0.2).close()
-                    break
-                except OSError:
-                    assert time.monotonic() < deadline
-                    time.sleep(0.05)
+    up_port = free_port()
+    with running([sys.executable, str(TESTS / "transports" / "fake_upstream.py"), str(up_port)], up_port), \
+            proxy("--upstream", f"http://127.0.0.1:{up_port}/mcp",
+                  env={**os.environ, "MCPWALL_AUDIT__PATH": str(tmp_path / "a.db")}) as front:
         # The bare upstream lets the rebinding request through; mcpwall in front of it does not.
         bare = run("--url", f"http://127.0.0.1:{up_port}/mcp", "--scenario", "dns-rebinding-protection")
-        fronted = run("--url", f"http://127.0.0.1:{port}/mcp", "--scenario", "dns-rebinding-protection")
+        fronted = run("--url", front.url(), "--scenario", "dns-rebinding-protection")
         assert bare == {"dns-rebinding-protection": "fail"}
         assert fronted == {"dns-rebinding-protection": "pass"}
-    finally:
-        for p in (proxy, upstream):
-            p.terminate()
-            p.wait(10)

@@ -6,57 +6,25 @@ A first parity check; the SDK-client comparison with a resumed GET stream is sti
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from gateway import free_port, proxy, running
 
-TESTS = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(TESTS))
-
-import peers  # noqa: E402
+import peers
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        assert proc.poll() is None, f"{proc.args} exited"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    cmd = peers.everything_cmd("streamableHttp")
-    up, front = _free_port(), _free_port()
+    up = free_port()
     audit = tmp_path_factory.mktemp("audit") / "a.db"
-    server = subprocess.Popen(cmd, env={**os.environ, "PORT": str(up)}, stdout=subprocess.DEVNULL)
-    proxy = subprocess.Popen([sys.executable, "-m", "mcpwall", "proxy", "--upstream", f"http://127.0.0.1:{up}/mcp",
-                              "--listen", f"127.0.0.1:{front}"], env={**os.environ, "MCPWALL_AUDIT__PATH": str(audit)})
-    try:
-        _wait(up, server)
-        _wait(front, proxy)
-        yield f"http://127.0.0.1:{up}/mcp", f"http://127.0.0.1:{front}/mcp"
-    finally:
-        for p in (proxy, server):
-            p.terminate()
-            p.wait(15)
+    with running(peers.everything_cmd("streamableHttp"), up, env={**os.environ, "PORT": str(up)}, quiet=True), \
+            proxy("--upstream", f"http://127.0.0.1:{up}/mcp", env={**os.environ, "MCPWALL_AUDIT__PATH": str(audit)}
+                  ) as front:
+        yield f"http://127.0.0.1:{up}/mcp", front.url()
 
 
 @pytest.mark.parametrize("options", [

@@ -25,10 +25,7 @@ import contextlib
 import json
 import os
 import re
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +33,7 @@ from typing import Any
 
 import anyio
 import pytest
+from gateway import free_port, monitor_config, proxy, running
 from mcp import Client, StdioServerParameters
 from mcp.client.sse import sse_client
 from mcp.shared.exceptions import MCPDeprecationWarning
@@ -61,24 +59,6 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        assert proc.poll() is None, f"{proc.args} exited"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            assert time.monotonic() < deadline, f"nothing listens on {port}"
-            time.sleep(0.05)
-
-
 @dataclass
 class Endpoints:
     direct: str
@@ -89,9 +69,7 @@ class Endpoints:
     def wrapped(self) -> tuple[StdioServerParameters, Path]:
         """``mcpwall wrap --upstream <direct URL>`` for a stdio client, with its own audit log."""
         audit = self.workdir / "wrap-audit.db"
-        config = self.workdir / "wrap.yaml"
-        config.write_text(f"mode: monitor\naudit:\n  path: {json.dumps(str(audit))}\n"
-                          f"  key_file: {json.dumps(str(self.workdir / 'audit.key'))}\n", encoding="utf-8")
+        config = monitor_config(self.workdir, name="wrap.yaml", audit=audit.name)
         return StdioServerParameters(command=sys.executable, args=[
             "-m", "mcpwall", "wrap", "--config", str(config), "--upstream", self.direct],
             env={**os.environ, "MCPWALL_STATE_DIR": str(self.workdir / "state")}), audit
@@ -99,27 +77,15 @@ class Endpoints:
 
 @contextlib.contextmanager
 def everything_behind_mcpwall(mode: str, workdir: Path) -> Iterator[Endpoints]:
-    up, front = free_port(), free_port()
+    up = free_port()
     path = "mcp" if mode == "streamableHttp" else "sse"
-    server = subprocess.Popen(peers.everything_cmd(mode), env={**os.environ, "PORT": str(up)},
-                              stdout=subprocess.DEVNULL)
-    audit = workdir / "audit.db"
-    config = workdir / "mcpwall.yaml"
-    config.write_text(f"mode: monitor\naudit:\n  path: {json.dumps(str(audit))}\n"
-                      f"  key_file: {json.dumps(str(workdir / 'audit.key'))}\n", encoding="utf-8")
-    proxy = subprocess.Popen([sys.executable, "-m", "mcpwall", "proxy", "--config", str(config), "--upstream",
-                              f"http://127.0.0.1:{up}/{path}", "--listen", f"127.0.0.1:{front}",
-                              # the resumption test reaches mcpwall through a relay on another port
-                              "--allowed-host", "127.0.0.1"],
-                             env={**os.environ, "MCPWALL_STATE_DIR": str(workdir / "state")})
-    try:
-        wait_port(up, server)
-        wait_port(front, proxy)
-        yield Endpoints(f"http://127.0.0.1:{up}/{path}", f"http://127.0.0.1:{front}/{path}", audit, workdir)
-    finally:
-        for p in (proxy, server):
-            p.terminate()
-            p.wait(15)
+    config = monitor_config(workdir)
+    with running(peers.everything_cmd(mode), up, env={**os.environ, "PORT": str(up)}, quiet=True), \
+            proxy("--config", str(config), "--upstream", f"http://127.0.0.1:{up}/{path}",
+                  # the resumption test reaches mcpwall through a relay on another port
+                  "--allowed-host", "127.0.0.1",
+                  env={**os.environ, "MCPWALL_STATE_DIR": str(workdir / "state")}) as front:
+        yield Endpoints(f"http://127.0.0.1:{up}/{path}", front.url(f"/{path}"), workdir / "audit.db", workdir)
 
 
 def transport_for(url: Any) -> Any:

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from gateway import free_port, proxy, proxy_cmd, running, wait_port
 
 from mcpwall.transports.sse import SSEParser
 
@@ -39,24 +39,6 @@ WAIT = 15.0
 FRONTS = ("stdio", "streamable-http", "sse", "websocket")
 BACKS = ("streamable-http", "sse", "websocket", "stdio")
 VERSION = "2025-06-18"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        assert proc.poll() is None, f"{proc.args} exited"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
 
 
 # --- clients, one per front ---------------------------------------------------------------------
@@ -267,13 +249,8 @@ async def scenario(d: Driver) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[int]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(SERVER), "--http", str(port)])
-    try:
-        wait_port(port, proc)
+    with running([sys.executable, str(SERVER), "--http", str(port)], port):
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def back_target(back: str, port: int) -> list[str]:
@@ -323,23 +300,11 @@ def baseline(upstream: int, env: dict[str, str]) -> list[dict[str, Any]]:
     return first
 
 
-@contextlib.contextmanager
-def proxy(back: str, port: int, env: dict[str, str]) -> Iterator[int]:
-    listen = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "mcpwall", "proxy", "--listen", f"127.0.0.1:{listen}",
-                             *back_target(back, port)], env=env)
-    try:
-        wait_port(listen, proc)
-        yield listen
-    finally:
-        proc.terminate()
-        proc.wait(15)
-
-
 @pytest.mark.parametrize("back", BACKS)
 def test_every_http_front_gives_the_direct_results_over_this_back(back: str, upstream: int, env: dict[str, str],
                                                                   baseline: list[dict[str, Any]]) -> None:
-    with proxy(back, upstream, env) as listen:
+    with proxy(*back_target(back, upstream), env=env) as gateway:
+        listen = gateway.port
         for front in ("streamable-http", "sse", "websocket"):
             path = {"streamable-http": "/mcp", "sse": "/sse", "websocket": "/mcp"}[front]
             scheme = "ws" if front == "websocket" else "http"
@@ -368,8 +333,8 @@ def test_websocket_front_needs_the_mcp_subprotocol_and_an_allowed_origin(upstrea
             except aiohttp.WSServerHandshakeError as e:
                 return e.status
 
-    with proxy("streamable-http", upstream, env) as listen:
-        url = f"ws://127.0.0.1:{listen}/mcp"
+    with proxy(*back_target("streamable-http", upstream), env=env) as gateway:
+        url = f"ws://127.0.0.1:{gateway.port}/mcp"
         assert asyncio.run(attempt(url, protocols=("mcp",))) == "open:mcp"
         assert asyncio.run(attempt(url)) == 403
         assert asyncio.run(attempt(url, protocols=("mcp",), origin="http://evil.example")) == 403
@@ -397,8 +362,8 @@ def test_legacy_sse_front_names_its_own_endpoint_and_binds_the_session_to_the_ca
         finally:
             await d.close()
 
-    with proxy("sse", upstream, env) as listen:
-        endpoint, stranger, unknown = asyncio.run(go(listen))
+    with proxy(*back_target("sse", upstream), env=env) as gateway:
+        endpoint, stranger, unknown = asyncio.run(go(gateway.port))
     assert endpoint.startswith("/messages?sessionId=") and "127.0.0.1" not in endpoint and str(upstream) not in endpoint
     assert stranger == 404 and unknown == 404
 
@@ -406,8 +371,8 @@ def test_legacy_sse_front_names_its_own_endpoint_and_binds_the_session_to_the_ca
 def test_sigterm_ends_open_legacy_sse_and_websocket_sessions_within_the_drain_time(
         upstream: int, env: dict[str, str]) -> None:
     listen = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "mcpwall", "proxy", "--listen", f"127.0.0.1:{listen}",
-                             *back_target("websocket", upstream)], env={**env, "MCPWALL_HTTP__DRAIN_TIMEOUT": "3"})
+    proc = subprocess.Popen(proxy_cmd(listen, *back_target("websocket", upstream)),
+                            env={**env, "MCPWALL_HTTP__DRAIN_TIMEOUT": "3"})
 
     async def go() -> tuple[bool, bool, float]:
         sse = SseDriver(f"http://127.0.0.1:{listen}/sse")
