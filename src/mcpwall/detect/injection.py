@@ -584,7 +584,6 @@ def _widen(pattern: str) -> str:
 # rejected by it (embedded anchors). The pair rules (override, extraction) get their two
 # slots in ``_rules``. Each candidate costs a window of RE2 work, so parts that are rare
 # together make good triggers.
-_SINK_NOUN = r"\b(?:response|reply|answer|output|request|retry|headers?|metadata|body|parameters?|arguments?|field|query string|url|payload|message|log|summary)\b"
 _SEND_VERB = r"\b(?:send|forward|e-?mail|mail|post|upload|transmit|leak|exfiltrate|share|copy|submit|cc|bcc|report)\b"
 # Triggers report every end of every match, and each report is a Python call: a trigger
 # that fires at every position of a run ("a@b.a@b...", "../../../...") costs more than
@@ -604,7 +603,9 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
     "tool_call.target": (_TOOL_CALL_TRIGGER,),
     "directive_risk": (_RISK_TRIGGER,),
     "secret_access": (_widen(_SECRET_STRONG),),
-    "secret_sink": (rf"\b{_SECRET_WEAK}\b", _SINK_NOUN),
+    # The secret word with the preposition that opens the sink, in one expression: the two
+    # words apart ("token", "response") are everywhere in API docs, together rarely.
+    "secret_sink": (rf"\b{_SECRET_WEAK}\b[^.!?\n]{{0,60}}(?:in|into|to|inside|within|as)\s",),
     "exfil_send": (_SEND_VERB, _EXTERNAL_TRIGGER),
     "exfil_send.weak": (_SEND_VERB, _EXTERNAL_TRIGGER),
     "exfil_send.ml": (
@@ -617,7 +618,16 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
 
 
 def _with_triggers(rules: list[Rule]) -> list[Rule]:
-    return [dataclasses.replace(r, trigger=_TRIGGERS[r.name]) if r.name in _TRIGGERS else r for r in rules]
+    out = []
+    for r in rules:
+        if r.name in _TRIGGERS:
+            r = dataclasses.replace(r, trigger=_TRIGGERS[r.name])
+        elif r.name.startswith("extraction.") and r.trigger is not None:
+            # Every match names the system prompt; the verbs (show, print, output...) are
+            # among the most frequent words of ordinary text and only cost reports.
+            r = dataclasses.replace(r, trigger=r.trigger[1:])
+        out.append(r)
+    return out
 
 
 RULES: tuple[Rule, ...] = tuple(_with_triggers(_rules()))
