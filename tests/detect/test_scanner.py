@@ -126,7 +126,7 @@ def test_long_text_decoded_views_keep_findings_in_changed_blocks(scanner: Scanne
     assert all(len(v.text) < len(text) // 2 for v in views[1:])
 
 
-@pytest.mark.parametrize("filler", [0, 20_000])
+@pytest.mark.parametrize("filler", [0, 80_000])
 def test_base64_secret_found_in_short_and_long_messages(scanner: Scanner, filler: int) -> None:
     """Short messages get one encoding check over all texts, long ones one per text:
     the encoded secret is found either way, in whichever text it sits."""

@@ -130,8 +130,9 @@ def _maybe_encoded(text: str) -> bool:
 
 
 _DIGITS = b"0123456789"
-# Messages up to this size get one encoding check over all their texts joined.
-_JOINED_CHECK_CHARS = 8192
+# Messages up to this size get one encoding check over all their texts joined (cheaper
+# than one per text when the message is plain, the common case).
+_JOINED_CHECK_CHARS = 32 * 1024
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
 
 
