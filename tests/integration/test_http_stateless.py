@@ -341,3 +341,14 @@ def test_refused_mismatches_are_audited_and_never_reach_the_server(observed: Obs
     if route == "http":
         # Only the agreeing request went on to the server.
         assert len(observed.upstream_requests) == observed.upstream_requests_before_mismatches + 1
+
+
+def test_a_stateless_answer_over_the_bridge_invites_no_resumption(observed: Observed) -> None:
+    # The per-request session is gone once answered: an event id or a retry field would
+    # invite a GET with Last-Event-ID that nothing could serve.
+    status, body = observed.mismatches["stdio", "agreeing"]
+    assert status == 200
+    if isinstance(body, str):  # answered as an SSE stream
+        fields = [line.split(":", 1)[0] for line in body.splitlines() if line]
+        assert "retry" not in fields and "id" not in fields, body
+        assert "This is a simple text response" in body

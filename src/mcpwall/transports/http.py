@@ -252,7 +252,9 @@ class FrontSession:
         return f"{stream_id}_{n}"
 
     def new_stream(self, ex: Exchange) -> None:
-        if self.emulated:
+        # A stateless (2026-07-28) exchange ends with its answer: its events get no ids, so
+        # nothing invites a Last-Event-ID resumption that no session could serve.
+        if self.emulated and self.id is not None:
             ex.stream_id = secrets.token_hex(6)
             self.by_stream[ex.stream_id] = ex
             if len(self.by_stream) > REPLAY_EVENTS:
