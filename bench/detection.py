@@ -35,6 +35,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "src"))
 
 from mcpwall.detect import injection  # noqa: E402
+from mcpwall.detect.engine import CATEGORY_ORDER  # noqa: E402
 from mcpwall.detect.normalize import hidden_unicode, variants  # noqa: E402
 
 ROLE = {
@@ -48,16 +49,7 @@ ALSO_COUNTS = {
     "tool_poisoning": {"hidden_unicode", "exfiltration"},
 }
 ERRORS: list[str] = []
-SCAN_CATEGORIES = (
-    "prompt_injection",
-    "tool_poisoning",
-    "hidden_unicode",
-    "secrets",
-    "pii",
-    "command_injection",
-    "path_traversal",
-    "exfiltration",
-)
+SCAN_CATEGORIES = CATEGORY_ORDER
 OWN_CATEGORIES = {"prompt_injection", "tool_poisoning", "hidden_unicode"}
 
 # Rules written after reading a source's rows (families, i.e. the rule name before the dot).

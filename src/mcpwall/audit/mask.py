@@ -14,8 +14,8 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from .. import jsonpath
 from ..frame import encode
+from ..redaction import redact_field
 from ..verdict import Finding
 
 MASKED_CATEGORIES = frozenset({"secrets", "pii"})
@@ -61,28 +61,11 @@ def _mask_spans(obj: Any, findings: Iterable[Finding]) -> None:
         if f.category in MASKED_CATEGORIES and f.path:
             by_path.setdefault(f.path, []).append(f)
     for path, group in by_path.items():
-        try:
-            text = jsonpath.get(obj, path)
-        except (KeyError, IndexError, TypeError, ValueError):
-            continue
-        if not isinstance(text, str):
-            continue
         # A finding without a span, or with one in a decoded view of the field (a base64
         # blob), hides the whole field: its span does not point into the stored text.
-        if any(f.span is None or "decoded" in f.extra for f in group):
-            jsonpath.replace_string(obj, path, f"[{group[0].category} masked]")
-            continue
-        # Overlapping spans (two rules on one value) are merged, each masked once.
-        merged: list[list[Any]] = []
-        for f in sorted(group, key=lambda f: f.span or (0, 0)):
-            start, end = f.span or (0, 0)
-            if merged and start < merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], end)
-            else:
-                merged.append([start, end, f.category])
-        for start, end, category in reversed(merged):
-            text = f"{text[:start]}[{category} masked]{text[end:]}"
-        jsonpath.replace_string(obj, path, text)
+        whole = any(f.span is None or "decoded" in f.extra for f in group)
+        spans = None if whole else [(*f.span, f"[{f.category} masked]") for f in group if f.span]
+        redact_field(obj, path, spans, f"[{group[0].category} masked]")
 
 
 class _Hints:

@@ -49,18 +49,18 @@ from . import validators
 
 log = logging.getLogger(__name__)
 
-CATEGORIES = frozenset(
-    {
-        "prompt_injection",
-        "tool_poisoning",
-        "hidden_unicode",
-        "secrets",
-        "pii",
-        "command_injection",
-        "path_traversal",
-        "exfiltration",
-    }
+# The threat classes findings are reported under, in the order reports list them.
+CATEGORY_ORDER = (
+    "prompt_injection",
+    "tool_poisoning",
+    "hidden_unicode",
+    "secrets",
+    "pii",
+    "command_injection",
+    "path_traversal",
+    "exfiltration",
 )
+CATEGORIES = frozenset(CATEGORY_ORDER)
 ROLES = frozenset({"tool_description", "request", "response"})
 # Between texts scanned together: breaks every pattern (no rule matches NUL or spans lines
 # through it), so a match never joins the end of one field to the start of the next.

@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import jsonpath
 from ..audit.mask import mask_frame
 from ..frame import Direction, Frame, Kind, encode
 from ..pipeline import PASS, Inspector
@@ -32,6 +31,7 @@ from ..policy.engine import Facts, Policy, Ruling, compile_policy
 from ..policy.external import Cedar, Opa
 from ..policy.findings import FindingPolicy
 from ..policy.rules import Action, PolicySettings, RuleSet
+from ..redaction import redact_field
 from ..session import Session
 from ..state import StateError, StateStore, open_store
 from ..verdict import Asker, Block, Defer, Finding, Modify, Pass, Severity, Verdict
@@ -283,22 +283,9 @@ class PolicyInspector(Inspector):
         for path in ruling.redact:
             if path not in spans:
                 whole.add(path)
-        done = []
-        for path in sorted(set(ruling.redact)):
-            try:
-                text = jsonpath.get(obj, path)
-            except (KeyError, IndexError, TypeError, ValueError):
-                continue
-            if not isinstance(text, str):
-                continue
-            if path in whole:
-                new = REDACTED
-            else:
-                new = text
-                for start, end in sorted(set(spans[path]), reverse=True):
-                    new = new[:start] + REDACTED + new[end:]
-            if jsonpath.replace_string(obj, path, new):
-                done.append(path)
+        done = [path for path in sorted(set(ruling.redact))
+                if redact_field(obj, path, None if path in whole else [(s, e, REDACTED) for s, e in spans[path]],
+                                REDACTED)]
         if not done:
             return Pass(rule=name)
         finding = Finding("policy", name, Severity.LOW, f"redacted {len(done)} field(s)",

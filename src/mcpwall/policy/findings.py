@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from .. import jsonpath
 from ..detect.fields import TOOL_DESCRIPTION, role_of
 from ..frame import Direction, Frame, Kind
+from ..redaction import splice
 from ..session import Session
 from ..verdict import Block, Finding, Modify, Severity, Verdict
 from .rules import Glob
@@ -313,18 +314,6 @@ def _remap(findings: list[Finding], obj: Any, listing: tuple[str, str, str] | No
     return out
 
 
-def _merge(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    spans.sort()
-    out: list[tuple[int, int, str]] = []
-    for s, e, lab in spans:
-        if out and s < out[-1][1]:
-            ps, pe, plab = out[-1]
-            out[-1] = (ps, max(pe, e), plab)
-        else:
-            out.append((s, e, lab))
-    return out
-
-
 def redact(obj: Any, findings: Sequence[Finding]) -> list[str]:
     """Replace what ``findings`` located in ``obj`` (changed in place); returns the paths done.
 
@@ -353,10 +342,7 @@ def redact(obj: Any, findings: Sequence[Finding]) -> list[str]:
         if text is None or any(f.span is None or "layer" in f.extra for f in group):
             new = " ".join(dict.fromkeys(label(f) for f in group))
         else:
-            spans = _merge([(f.span[0], f.span[1], label(f)) for f in group if f.span is not None])
-            new = text
-            for s, e, lab in reversed(spans):
-                new = new[:s] + lab + new[e:]
+            new = splice(text, [(f.span[0], f.span[1], label(f)) for f in group if f.span is not None])
         if blob:
             new = base64.b64encode(new.encode("utf-8")).decode("ascii")
         if jsonpath.replace_string(obj, path, new):
