@@ -308,6 +308,41 @@ def load_pack(path: Path) -> list[Rule]:
 # --- caching ---------------------------------------------------------------------------
 
 
+def database_path(directory: Path, prefix: str, exprs: Sequence[bytes], flags: Sequence[int]) -> Path:
+    """Where a compiled Hyperscan database is cached: keyed by everything that shapes it."""
+    version = getattr(_hs, "__version__", "?")
+    key = hashlib.sha256(
+        json.dumps([version, sys.platform, [e.decode() for e in exprs], list(flags)]).encode()
+    ).hexdigest()[:32]
+    return directory / f"{prefix}-{key}.db"
+
+
+def load_database(path: Path | None) -> Any:
+    """A cached database with its scratch, or None (absent, stale or corrupt: recompile)."""
+    if path is None or not path.exists():
+        return None
+    try:
+        db = _hs.loadb(path.read_bytes(), _hs.HS_MODE_BLOCK)
+        db.scratch = _hs.Scratch(db)
+        return db
+    except Exception as e:
+        log.info("ignoring cached database %s: %s", path, e)
+        return None
+
+
+def store_database(db: Any, path: Path | None) -> None:
+    """Cache a compiled database (written aside and renamed, so readers never see half)."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(_hs.dumpb(db))
+        os.replace(tmp, path)
+    except OSError as e:
+        log.info("cannot cache the database in %s: %s", path.parent, e)
+
+
 def cache_dir() -> Path:
     """Per-user cache directory (``MCPWALL_CACHE_DIR`` overrides)."""
     env = os.environ.get("MCPWALL_CACHE_DIR")
@@ -484,21 +519,13 @@ class Engine:
         assert _hs is not None
         exprs = [r.hs_source() for r in self.rules]
         flags = [_hs_flags(r) for r in self.rules]
-        version = getattr(_hs, "__version__", "?")
-        key = hashlib.sha256(
-            json.dumps([version, sys.platform, [e.decode() for e in exprs], flags]).encode()
-        ).hexdigest()[:32]
-        path = self.cache / f"hs-{key}.db" if self.cache else None
+        path = database_path(self.cache, "hs", exprs, flags) if self.cache else None
         t0 = time.perf_counter()
-        if path is not None and path.exists():
-            try:
-                db = _hs.loadb(path.read_bytes(), _hs.HS_MODE_BLOCK)
-                db.scratch = _hs.Scratch(db)
-                self.compile_seconds = time.perf_counter() - t0
-                self.cache_hit = True
-                return db
-            except Exception as e:  # stale or corrupt: recompile
-                log.info("ignoring cached pattern database %s: %s", path, e)
+        cached = load_database(path)
+        if cached is not None:
+            self.compile_seconds = time.perf_counter() - t0
+            self.cache_hit = True
+            return cached
         db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
         try:
             db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=flags)
@@ -512,14 +539,7 @@ class Engine:
                     raise PackError(f"rule {r.id}: Hyperscan rejects the pattern: {err}") from None
             raise
         self.compile_seconds = time.perf_counter() - t0
-        if path is not None:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_bytes(_hs.dumpb(db))
-                os.replace(tmp, path)
-            except OSError as e:
-                log.info("cannot cache the pattern database in %s: %s", path.parent, e)
+        store_database(db, path)
         return db
 
     def _scratch(self) -> Any:

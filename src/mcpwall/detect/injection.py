@@ -32,17 +32,12 @@ from __future__ import annotations
 import bisect
 import codecs
 import dataclasses
-import hashlib
 import importlib
-import json
 import logging
-import os
 import re
-import sys
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import re2
@@ -746,30 +741,14 @@ class _Candidates:
                     _PARTS.append([])
                 _PARTS[hid].append((i, j))
         exprs, flags = zip(*pairs, strict=True)
-        key = hashlib.sha256(
-            json.dumps([getattr(_hs, "__version__", "?"), sys.platform, [e.decode() for e in exprs], flags]).encode()
-        ).hexdigest()[:32]
-        path: Path | None = None
-        try:
-            from mcpwall.detect.engine import cache_dir
+        from mcpwall.detect.engine import cache_dir, database_path, load_database, store_database
 
-            path = cache_dir() / f"hs-injection-{key}.db"
-            if path.exists():
-                db = _hs.loadb(path.read_bytes(), _hs.HS_MODE_BLOCK)
-                db.scratch = _hs.Scratch(db)
-                return db
-        except Exception as e:  # stale or unreadable cache: compile
-            log.info("ignoring cached injection database: %s", e)
-        db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
-        db.compile(expressions=list(exprs), ids=list(range(len(exprs))), flags=list(flags))
-        if path is not None:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_bytes(_hs.dumpb(db))
-                os.replace(tmp, path)
-            except OSError as e:
-                log.info("cannot cache the injection database: %s", e)
+        path = database_path(cache_dir(), "hs-injection", exprs, flags)
+        db = load_database(path)
+        if db is None:
+            db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+            db.compile(expressions=list(exprs), ids=list(range(len(exprs))), flags=list(flags))
+            store_database(db, path)
         return db
 
     def _database(self) -> Any:
