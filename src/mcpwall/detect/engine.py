@@ -439,6 +439,9 @@ class Engine:
             not any(name in validators.CONTEXTUAL for name, _ in r.checks) for r in self.rules
         ]
         self._db: Any = None
+        # name -> database of the rules' expressions followed by another detector's
+        # (see :meth:`fuse`), so that one pass serves both
+        self._fused: dict[str, Any] = {}
         want = self.backend
         if want in ("auto", "hyperscan") and _hs is not None and self.rules:
             try:
@@ -549,6 +552,42 @@ class Engine:
             self._local.scratch = s
         return s
 
+    def fuse(self, name: str, exprs: Sequence[tuple[bytes, int]]) -> bool:
+        """Compile (or load from the cache) a database holding the rules' expressions and
+        then ``exprs`` (expression, Hyperscan flags), so that :meth:`scan_many` with
+        ``extra=name`` reports both in one pass over the message instead of two. Their
+        reports go to ``extra_hits`` with ids counted from 0. False (and nothing fused)
+        without the Hyperscan backend or when the compile fails."""
+        if self._db is None or _hs is None:
+            return False
+        if name in self._fused:
+            return True
+        own = [r.hs_source() for r in self.rules]
+        all_exprs = [*own, *(e for e, _ in exprs)]
+        flags = [*(_hs_flags(r) for r in self.rules), *(f for _, f in exprs)]
+        path = database_path(self.cache, f"hs-{name}", all_exprs, flags) if self.cache else None
+        db = load_database(path)
+        if db is None:
+            try:
+                db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+                db.compile(expressions=all_exprs, ids=list(range(len(all_exprs))), flags=flags)
+                db.scratch = _hs.Scratch(db)
+            except Exception as e:
+                log.warning("cannot compile the fused %s database (%s); scanning separately", name, e)
+                return False
+            store_database(db, path)
+        self._fused[name] = db
+        return True
+
+    def _fused_scratch(self, name: str) -> Any:
+        scratches: dict[str, Any] | None = getattr(self._local, "fused", None)
+        if scratches is None:
+            scratches = self._local.fused = {}
+        s = scratches.get(name)
+        if s is None:
+            s = scratches[name] = self._fused[name].scratch.clone()
+        return s
+
     # -- queries --
 
     def rule(self, rule_id: str) -> Rule | None:
@@ -567,12 +606,20 @@ class Engine:
         texts: Sequence[str],
         roles: Sequence[str | None] | None = None,
         incomplete: dict[int, str] | None = None,
+        extra: str | None = None,
+        extra_hits: list[list[tuple[int, int]] | None] | None = None,
     ) -> list[list[Match]]:
         """Scan the texts of one message; findings per text, each list in text order.
 
         The per-rule cap and the work budget apply to the whole call (one message). Texts
         whose candidates could not all be confirmed within the budget are added to
         ``incomplete`` (text index -> reason) when given.
+
+        With ``extra`` (a name given to :meth:`fuse`) the pass uses that fused database
+        and fills ``extra_hits`` (one entry per text) with the (expression id, byte end
+        in the text's UTF-8) reports of the fused expressions; an entry is None when the
+        text could not be encoded as it is (lone surrogates), so its reports would not
+        map onto it. Without the fused database ``extra_hits`` is left empty.
         """
         if roles is None:
             roles = [None] * len(texts)
@@ -581,7 +628,8 @@ class Engine:
             return out
         work = _Work(sum(len(t) for t in texts))
         if self._db is not None:
-            self._scan_hyperscan(texts, roles, out, work)
+            fused = extra is not None and extra_hits is not None and extra in self._fused
+            self._scan_hyperscan(texts, roles, out, work, extra if fused else None, extra_hits)
         else:
             self._scan_fallback(texts, roles, out, work)
         for ri in work.capped:
@@ -603,12 +651,30 @@ class Engine:
         roles: Sequence[str | None],
         out: list[list[Match]],
         work: _Work,
+        extra: str | None = None,
+        extra_hits: list[list[tuple[int, int]] | None] | None = None,
     ) -> None:
-        encoded = [t.encode("utf-8", "replace") for t in texts]
+        encoded: list[bytes] = []
+        unencodable: list[int] = []
+        for k, t in enumerate(texts):
+            try:
+                encoded.append(t.encode("utf-8"))
+            except UnicodeEncodeError:  # lone surrogates (the stdlib JSON decoder lets them through)
+                encoded.append(t.encode("utf-8", "replace"))
+                unencodable.append(k)
         buf = SEPARATOR.join(encoded)
         hits: list[tuple[int, int]] = []
         self.stats.bytes_scanned += len(buf)
-        self._db.scan(buf, match_event_handler=_on_match, context=hits, scratch=self._scratch())
+        nrules = len(self.rules)
+        if extra is not None and extra_hits is not None:
+            extra_hits[:] = [[] for _ in texts]
+            for k in unencodable:
+                extra_hits[k] = None
+            self._fused[extra].scan(buf, match_event_handler=_on_match, context=hits,
+                                    scratch=self._fused_scratch(extra))
+        else:
+            nrules = 1 << 62
+            self._db.scan(buf, match_event_handler=_on_match, context=hits, scratch=self._scratch())
         if not hits:
             return
         self.stats.candidates += len(hits)
@@ -625,6 +691,11 @@ class Engine:
             local = end - starts[k]
             if local > len(encoded[k]):
                 local = len(encoded[k])  # a terminator matched the separator
+            if rule_index >= nrules:
+                lst_k = extra_hits[k] if extra_hits is not None else None
+                if lst_k is not None:
+                    lst_k.append((rule_index - nrules, local))
+                continue
             key = (k, rule_index)
             lst = grouped.get(key)
             if lst is None:

@@ -45,7 +45,7 @@ import re2
 from mcpwall.detect.normalize import Variant
 from mcpwall.verdict import Finding, Severity
 
-__all__ = ["RULES", "detect"]
+__all__ = ["RULES", "candidates_from_hits", "detect", "hs_expressions"]
 
 log = logging.getLogger(__name__)
 try:
@@ -722,25 +722,36 @@ class _Candidates:
     offsets). Built on first use and cached on disk like the pattern engine's database."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._db: Any = None
+        self._exprs: list[tuple[bytes, int]] | None = None
         self._local = threading.local()
         self.available = _hs is not None
 
+    def expressions(self) -> list[tuple[bytes, int]]:
+        """The distinct Hyperscan expressions with their flags, in id order (an
+        expression's id is its index). Another database may compile them after its own
+        (the scanner's single pass) and hand the reports to :meth:`from_hits`."""
+        assert _hs is not None
+        with self._lock:
+            if self._exprs is None:
+                pairs: list[tuple[bytes, int]] = []
+                index: dict[tuple[bytes, int], int] = {}
+                _PARTS.clear()
+                for i, r in enumerate(RULES):
+                    for j, expr in enumerate(_hs_expressions(r)):
+                        hid = index.get(expr)
+                        if hid is None:
+                            hid = index[expr] = len(pairs)
+                            pairs.append(expr)
+                            _PARTS.append([])
+                        _PARTS[hid].append((i, j))
+                self._exprs = pairs
+            return self._exprs
+
     def _build(self) -> Any:
         assert _hs is not None
-        pairs: list[tuple[bytes, int]] = []
-        index: dict[tuple[bytes, int], int] = {}
-        _PARTS.clear()
-        for i, r in enumerate(RULES):
-            for j, expr in enumerate(_hs_expressions(r)):
-                hid = index.get(expr)
-                if hid is None:
-                    hid = index[expr] = len(pairs)
-                    pairs.append(expr)
-                    _PARTS.append([])
-                _PARTS[hid].append((i, j))
-        exprs, flags = zip(*pairs, strict=True)
+        exprs, flags = zip(*self.expressions(), strict=True)
         from mcpwall.detect.engine import cache_dir, database_path, load_database, store_database
 
         path = database_path(cache_dir(), "hs-injection", exprs, flags)
@@ -778,9 +789,15 @@ class _Candidates:
         raw = text.encode("utf-8", "surrogatepass")
         hits: list[tuple[int, int]] = []
         db.scan(raw, match_event_handler=_on_hit, context=hits, scratch=scratch)
+        return self.from_hits(text, raw, hits)
+
+    @staticmethod
+    def from_hits(text: str, raw: bytes | None, hits: list[tuple[int, int]]) -> dict[int, list[int]]:
+        """Rule index -> candidate end offsets in ``text`` from (expression id, byte end)
+        reports of a scan of ``raw`` (``text`` in UTF-8; None when ``text`` is ASCII)."""
         if not hits:
             return {}
-        if len(raw) != len(text):
+        if raw is not None and len(raw) != len(text):
             hits = _to_chars(raw, hits)
         by_id: dict[int, list[int]] = {}
         for hid, end in hits:
@@ -1032,8 +1049,12 @@ class _Shifted:
         return s + self._shift if s >= 0 else s
 
 
-def _hits(text: str, role: str) -> list[_Hit]:
-    cands = _CANDIDATES.ends(text)
+def _hits(text: str, role: str, cands: dict[int, list[int]] | bool | None = False) -> list[_Hit]:
+    """Signals in ``text``; ``cands`` are its candidates when a pass the caller made
+    already found them (``False``: look for them here)."""
+    if cands is False:
+        cands = _CANDIDATES.ends(text)
+    assert cands is not True
     if cands is not None and not cands:
         return []
     out: list[_Hit] = []
@@ -1099,20 +1120,28 @@ def _clusters(hits: list[_Hit], role: str, text: str) -> list[tuple[float, list[
     return out
 
 
-def detect(text: str, *, role: str, path: str, variants: list[Variant]) -> list[Finding]:
+def detect(text: str, *, role: str, path: str, variants: list[Variant],
+           candidates: list[dict[int, list[int]] | None] | None = None) -> list[Finding]:
     """Injection (or, for ``role="tool_description"``, tool-poisoning) findings in ``text``.
 
     ``variants`` are the normaliser's views of ``text`` (raw first). Spans refer to
     ``text`` for the raw view and cover the whole field for decoded views.
+    ``candidates``, when given, holds per variant what :func:`candidates_from_hits` made
+    of a Hyperscan pass the caller already ran over it with :func:`hs_expressions`
+    (None for a variant the caller did not scan).
     """
     category = "tool_poisoning" if role == "tool_description" else "prompt_injection"
     views: list[tuple[str, str]] = [(v.text, v.layer) for v in variants] or [(text, "raw")]
     findings: list[Finding] = []
     seen_rules: set[str] = set()
 
-    def run(views: list[tuple[str, str]]) -> None:
-        for view, layer in views:
-            for score, members in _clusters(_hits(view, role), role, view):
+    def run(views: list[tuple[str, str]], given: list[dict[int, list[int]] | None] | None = None) -> None:
+        for i, (view, layer) in enumerate(views):
+            # None: that view was not in the caller's pass, look here
+            cands: dict[int, list[int]] | bool | None = False
+            if given is not None and given[i] is not None:
+                cands = given[i]
+            for score, members in _clusters(_hits(view, role, cands), role, view):
                 top = max(members, key=lambda h: RULES[h.rule].weight)
                 rule = RULES[top.rule]
                 key = rule.name.split(".")[0]
@@ -1147,7 +1176,22 @@ def detect(text: str, *, role: str, path: str, variants: list[Variant]) -> list[
                     )
                 )
 
-    run(views)
+    run(views, candidates if candidates is not None and len(candidates) == len(views) else None)
     if not findings:
         run(_derived(text))
     return findings
+
+
+def hs_expressions() -> list[tuple[bytes, int]] | None:
+    """The detector's Hyperscan expressions (id = index), for a caller that scans with
+    them in its own pass and passes the reports on through ``detect(candidates=...)``;
+    None when Hyperscan is not available."""
+    if not _CANDIDATES.available:
+        return None
+    return _CANDIDATES.expressions()
+
+
+def candidates_from_hits(text: str, raw: bytes | None, hits: list[tuple[int, int]]) -> dict[int, list[int]]:
+    """``detect``'s candidates for one view from (expression id, byte end) reports of a
+    scan of its UTF-8 bytes ``raw`` (None when the view is ASCII)."""
+    return _CANDIDATES.from_hits(text, raw, hits)

@@ -177,6 +177,17 @@ class Scanner:
             getattr(norm, "hidden_unicode", None) if hidden_unicode else None
         )
         self._inject: Callable[..., list[Finding]] | None = getattr(inj, "detect", None)
+        # The injection detector's Hyperscan expressions ride along in the pattern
+        # engine's pass (one scan of the message, not one more per text and view).
+        self._fused: str | None = None
+        self._inject_cands: Callable[[str, bytes | None, list[tuple[int, int]]], dict[int, list[int]]] | None = None
+        hs_exprs = getattr(inj, "hs_expressions", None) if self._inject is not None else None
+        exprs = hs_exprs() if hs_exprs is not None else None
+        if exprs and self.engine.fuse("injection", exprs):
+            self._fused = "injection"
+            self._inject_cands = getattr(inj, "candidates_from_hits", None)
+            if self._inject_cands is None:
+                self._fused = None
         variant_cls = getattr(norm, "Variant", None)
         self._raw_variant: Callable[[str], Any] = (
             (lambda t: variant_cls(t, "raw")) if variant_cls is not None else (lambda t: _RawVariant(t))
@@ -314,18 +325,27 @@ class Scanner:
         segments: list[str] = texts
         roles: list[str] = ext.roles
         owners: list[tuple[int, str]] | None = None  # (field index, layer) of extra segments
+        # field index -> segment of each of its views after the raw one (-1: not scanned)
+        view_segments: dict[int, list[int]] = {}
         if any(v is not None for v in views_by_field):
             segments = list(texts)
             roles = list(ext.roles)
             owners = []
             for i, views in enumerate(views_by_field):
-                for v in (views or ())[1:]:
+                if not views:
+                    continue
+                where = view_segments[i] = []
+                for v in views[1:]:
                     if v.text and v.text != texts[i]:
+                        where.append(len(segments))
                         segments.append(v.text)
                         roles.append(ext.roles[i])
                         owners.append((i, v.layer))
+                    else:
+                        where.append(-1)
         incomplete: dict[int, str] = {}
-        per_segment = self.engine.scan_many(segments, roles, incomplete)
+        extra_hits: list[list[tuple[int, int]] | None] = []
+        per_segment = self.engine.scan_many(segments, roles, incomplete, self._fused, extra_hits)
         if incomplete and unfinished is not None:
             done: set[int] = set()
             for k, reason in sorted(incomplete.items()):
@@ -356,8 +376,10 @@ class Scanner:
                     log.exception("hidden-unicode detector failed on %s", ext.path(i))
             if inject is not None and _wants_injection_check(text):
                 views = views_by_field[i] or [self._raw_variant(text)]
+                cands = self._candidates(segments, extra_hits, i, view_segments.get(i)) if extra_hits else None
                 try:
-                    findings.extend(inject(text, role=ext.roles[i], path=ext.path(i), variants=views))
+                    findings.extend(inject(text, role=ext.roles[i], path=ext.path(i), variants=views,
+                                           candidates=cands))
                 except Exception:
                     log.exception("injection detector failed on %s", ext.path(i))
         if self.engine.suppressions:
@@ -365,6 +387,21 @@ class Scanner:
                 x for x in findings if not self.engine.is_suppressed(x.rule, server=server, tool=tool, path=x.path)
             ]
         return findings
+
+    def _candidates(self, segments: list[str], extra_hits: list[list[tuple[int, int]] | None], i: int,
+                    more: list[int] | None) -> list[dict[int, list[int]] | None]:
+        """The injection detector's candidates for field ``i`` and each of its views, from
+        the reports of the engine's pass (None where that pass did not cover a view)."""
+        assert self._inject_cands is not None
+        out: list[dict[int, list[int]] | None] = []
+        for k in (i, *(more or ())):
+            hits = extra_hits[k] if k >= 0 else None
+            if hits is None:
+                out.append(None)
+                continue
+            seg = segments[k]
+            out.append(self._inject_cands(seg, None if seg.isascii() else seg.encode("utf-8"), hits) if hits else {})
+        return out
 
     @staticmethod
     def _finding(m: Match, ext: fieldmod.Extraction, i: int, layer: str) -> Finding:
