@@ -48,7 +48,7 @@ class AuditSettings(Model):
     key: SecretStr | None = Field(None, description="HMAC key for the chain (hex or text)")
     key_file: Path | None = Field(None, description="file holding the key; default: <state dir>/audit.key")
     flush_interval_ms: int = Field(50, ge=1, le=60_000)
-    flush_rows: int = Field(256, ge=1, le=100_000)
+    flush_rows: int = Field(1024, ge=1, le=100_000)
     max_frame_bytes: int = Field(1024 * 1024, ge=0, description="frames stored up to this size")
 
 

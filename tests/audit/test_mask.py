@@ -27,7 +27,7 @@ from mcpwall.frame import parse_json
 def test_hint_search_matches_the_regex_fallback(text: str, hint: bool) -> None:
     raw = text.encode()
     assert (mask._HINTS.search(raw.lower()) is not None) is hint
-    assert mask._may_hold_credentials(raw) is hint
+    assert mask.may_hold_credentials(raw) is hint
 
 
 def test_credentials_are_masked_and_other_frames_stored_as_sent() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import sqlite3
 import stat
 import subprocess
@@ -14,6 +16,7 @@ import pytest
 from mcpwall.audit.chain import load_or_create_key
 from mcpwall.audit.record import AuditRecord
 from mcpwall.audit.sqlite import SqliteAudit, query, verify
+from mcpwall.errors import AuditError
 from mcpwall.verdict import Finding
 
 KEY = b"k" * 32
@@ -137,3 +140,41 @@ async def test_audit_verify_command_exit_codes(tmp_path: Path, isolated_state: P
                          capture_output=True, text=True, env=env, timeout=60)
     assert bad.returncode == 1
     assert "row 3" in bad.stderr
+
+
+async def test_records_sent_survive_their_sender(tmp_path: Path) -> None:
+    """The writer stores what it was sent even when mcpwall goes away without closing."""
+    db = tmp_path / "a.db"
+    audit = SqliteAudit(db, KEY, flush_interval=30)
+    for i in range(40):
+        audit.record(rec(i))
+    audit._send(0)  # what the event loop would do at the end of this turn
+    # mcpwall "dies": its end of the pipe closes, no stop message is ever sent.
+    audit._closed = True
+    await asyncio.to_thread(audit._reap)
+    result = verify(db, KEY)
+    assert result.ok and result.rows == 40, result.problem
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals")
+async def test_the_writer_ignores_ctrl_c(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    audit = SqliteAudit(db, KEY, flush_interval=30)
+    await audit.commit(rec(1))  # the writer is up
+    assert os.getpgid(audit._proc.pid) != os.getpgrp()  # Ctrl-C at a terminal does not reach it
+    audit._proc.send_signal(signal.SIGINT)  # nor does a direct one stop it
+    await audit.commit(rec(2, action="block"))
+    assert [r["action"] for r in query(db)] == ["block", "pass"]
+    await audit.close()
+
+
+async def test_a_dead_writer_makes_the_sink_unhealthy_and_commits_fail(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    audit = SqliteAudit(db, KEY)
+    await audit.commit(rec(1))
+    audit._proc.kill()
+    await asyncio.to_thread(audit._proc.wait, 10)
+    with pytest.raises(AuditError):
+        await asyncio.wait_for(audit.commit(rec(2, action="block")), 10)
+    assert not audit.healthy
+    await audit.close()

@@ -7,8 +7,10 @@ or ``pii``. The stored text keeps the message's shape so the log stays readable.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import copy
+import itertools
 import re
 import threading
 from collections.abc import Iterable
@@ -74,11 +76,30 @@ class _Hints:
 
     def __init__(self, hs: Any) -> None:
         self._hs = hs
-        flags = hs.HS_FLAG_CASELESS | hs.HS_FLAG_SINGLEMATCH
-        self._db = hs.Database(mode=hs.HS_MODE_BLOCK)
-        self._db.compile(expressions=list(_HINT_WORDS), ids=list(range(len(_HINT_WORDS))),
-                         elements=len(_HINT_WORDS), flags=[flags] * len(_HINT_WORDS))
+        self._db = self._compile(hs.HS_FLAG_CASELESS | hs.HS_FLAG_SINGLEMATCH)
+        self._every = self._compile(hs.HS_FLAG_CASELESS)  # for many frames at once
         self._local = threading.local()
+
+    def _compile(self, flags: int) -> Any:
+        db = self._hs.Database(mode=self._hs.HS_MODE_BLOCK)
+        db.compile(expressions=list(_HINT_WORDS), ids=list(range(len(_HINT_WORDS))),
+                   elements=len(_HINT_WORDS), flags=[flags] * len(_HINT_WORDS))
+        return db
+
+    def search_many(self, raws: list[bytes]) -> set[int]:
+        """Indexes of the frames holding a hint word: one scan over all of them (joined by
+        NUL bytes, which no hint word contains), not one call per frame."""
+        scratch = getattr(self._local, "every", None)
+        if scratch is None:
+            scratch = self._local.every = self._hs.Scratch(self._every)
+        ends = list(itertools.accumulate(len(r) + 1 for r in raws))
+        found: set[int] = set()
+
+        def hit(_id: int, _start: int, end: int, _flags: int, _ctx: Any) -> None:
+            found.add(bisect.bisect_left(ends, end))
+
+        self._every.scan(b"\0".join(raws), match_event_handler=hit, scratch=scratch)
+        return found
 
     def search(self, raw: bytes) -> bool:
         scratch = getattr(self._local, "scratch", None)
@@ -110,16 +131,23 @@ def _hint_scanner() -> _Hints | None:
 _SCANNER = _hint_scanner()
 
 
-def _may_hold_credentials(raw: bytes) -> bool:
+def may_hold_credentials(raw: bytes) -> bool:
     if _SCANNER is not None:
         return _SCANNER.search(raw)
     return _HINTS.search(raw.lower()) is not None
 
 
+def frames_with_hints(raws: list[bytes]) -> set[int]:
+    """Which of these frames :func:`may_hold_credentials` (indexes into ``raws``)."""
+    if _SCANNER is not None and raws:
+        return _SCANNER.search_many(raws)
+    return {i for i, raw in enumerate(raws) if _HINTS.search(raw.lower()) is not None}
+
+
 def mask_frame(raw: bytes, obj: Any, findings: list[Finding]) -> str:
     """The text to store for a frame: the raw text when nothing needs hiding."""
     needs_spans = any(f.category in MASKED_CATEGORIES for f in findings)
-    if obj is None or (not needs_spans and not _may_hold_credentials(raw)):
+    if obj is None or (not needs_spans and not may_hold_credentials(raw)):
         return raw.decode("utf-8", "replace")
     masked = copy.deepcopy(obj)
     if needs_spans:

@@ -1,36 +1,44 @@
-"""The default audit sink: SQLite in WAL mode, written by one thread, chained with HMAC.
+"""The default audit sink: SQLite in WAL mode, written by a process of its own, chained with HMAC.
 
-The relay hands over records without waiting (``record``); the writer thread groups them
-into one transaction per ``flush_interval`` or ``flush_rows``. When a blocked or changed
-frame must not leave mcpwall before its record is stored, the relay awaits ``commit``, which
-wakes the writer at once.
+The relay hands over records without waiting (``record``); once per event-loop turn they
+go to the writer process in one pipe write, and the writer groups them into one
+transaction per ``flush_interval`` or ``flush_rows``. When a blocked or changed frame must
+not leave mcpwall before its record is stored, the relay awaits ``commit``, which the
+writer stores at once and acknowledges.
 
-The hand-over is a deque (appending is atomic and costs the event loop about 0.1 µs); the
-writer is woken only when a group starts, fills up or must be committed now, not once per
-record, so the two threads rarely contend for the GIL or a lock. Several mcpwall processes may share one file: each transaction
+Why a process and not a thread: masking, hashing and chaining a row is Python work, and a
+writer thread holding the interpreter lock stalls the event loop (measured with
+bench/cpu.py: a thread cost the relay's loop about 12 us per request+response on top of
+the writer's own work). Several mcpwall processes may share one file: each transaction
 takes SQLite's write lock (``BEGIN IMMEDIATE``) and links to the newest row it finds there.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import hashlib
+import itertools
 import json
 import logging
+import os
 import secrets
 import sqlite3
+import struct
+import subprocess
+import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from ..errors import AuditError
 from ..verdict import Finding
 from .chain import genesis, row_mac
-from .mask import mask_frame
+from .mask import MASKED_CATEGORIES, frames_with_hints, may_hold_credentials, mask_frame
 from .record import AuditRecord
 
 log = logging.getLogger(__name__)
@@ -55,12 +63,10 @@ CREATE TABLE IF NOT EXISTS audit (
     prev_mac TEXT NOT NULL, mac TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
-CREATE INDEX IF NOT EXISTS audit_action ON audit (action);
+-- Partial: passes are nearly every row, and nobody looks them up by verdict.
+CREATE INDEX IF NOT EXISTS audit_action ON audit (action) WHERE action != 'pass';
 CREATE TABLE IF NOT EXISTS chain_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER, mac TEXT);
 """
-
-Masker = Callable[[bytes, Any, list[Finding]], str]
-
 
 def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     if create:
@@ -107,18 +113,81 @@ def _id_text(msg_id: Any) -> str | None:
     return str(msg_id) if type(msg_id) is int else json.dumps(msg_id, ensure_ascii=False)
 
 
-@dataclass(slots=True)
-class _Item:
-    """A request to the writer: commit now and settle ``future`` (with a record, or not)."""
+# --- the parent side: records go to a writer process ------------------------------------
 
-    record: AuditRecord | None
-    future: asyncio.Future[None] | None = None
-    loop: asyncio.AbstractEventLoop | None = None
-    stop: bool = False
+# Parent -> writer operations. Every message is a 4-byte little-endian length and a msgpack
+# array [op, token, records]; the first message is the header (a map).
+OP_RECORDS = 0  # store these with the next group
+OP_SYNC = 1  # store these (and everything before) now, then acknowledge ``token``
+OP_STOP = 2  # store everything, acknowledge ``token``, exit
+
+_LEN = struct.Struct("<I")
+_PIPE_BYTES = 1 << 20  # room for a burst of records before the relay waits for the writer
+
+
+def write_message(fd: int, payload: bytes) -> None:
+    data = memoryview(_LEN.pack(len(payload)) + payload)
+    while data:
+        n = os.write(fd, data)
+        data = data[n:]
+
+
+def read_message(stream: Any) -> bytes | None:
+    """One message from a binary stream, or None at its end."""
+    head = stream.read(_LEN.size)
+    if len(head) < _LEN.size:
+        return None
+    (n,) = _LEN.unpack(head)
+    body = stream.read(n)
+    return body if len(body) == n else None
+
+
+def _findings_json(findings: list[Finding]) -> str | None:
+    if not findings:
+        return None
+    return json.dumps([f.to_dict() for f in findings], ensure_ascii=False, default=str)
+
+
+def _wire(rec: AuditRecord) -> tuple[Any, ...]:
+    """A record as the writer receives it: the stored columns it cannot derive itself."""
+    msg_id = rec.msg_id
+    return (
+        rec.ts, rec.session, rec.upstream, rec.identity, rec.direction, rec.kind, rec.method,
+        None if msg_id is None else str(msg_id) if type(msg_id) is int else _id_text(msg_id),
+        rec.tool, rec.action, rec.enforced, rec.inspector, rec.rule, rec.reason, _findings_json(rec.findings),
+        rec.raw,
+    )
+
+
+class _Waiter:
+    """Someone waiting for the writer to acknowledge a token: a future on an event loop,
+    or a thread (``close_sync``)."""
+
+    __slots__ = ("loop", "future", "event", "error")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[None] | None = loop.create_future() if loop is not None else None
+        self.event = threading.Event()
+        self.error: AuditError | None = None
+
+    def settle(self, error: AuditError | None) -> None:
+        self.error = error
+        if self.loop is not None and self.future is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                self.loop.call_soon_threadsafe(_settle, self.future, error)
+        self.event.set()
 
 
 class SqliteAudit:
-    """Audit sink writing to one SQLite file from a background thread."""
+    """Audit sink writing to one SQLite file through a writer process.
+
+    The relay's thread only queues records; once per event-loop turn they go to the writer
+    in one pipe write. The writer (``python -m mcpwall.audit.writer``) masks, hashes, chains
+    and stores them, so none of that competes with relaying for the interpreter lock. A
+    full pipe makes the relay wait: records are never dropped. When mcpwall exits or dies,
+    the writer still stores everything it was sent, then exits.
+    """
 
     def __init__(
         self,
@@ -126,142 +195,224 @@ class SqliteAudit:
         key: bytes,
         *,
         flush_interval: float = 0.05,
-        flush_rows: int = 256,
+        flush_rows: int = 1024,
         max_frame_bytes: int = 1024 * 1024,
-        masker: Masker = mask_frame,
     ) -> None:
         self.path = path
-        self._key = key
         self.flush_interval = flush_interval
         self.flush_rows = flush_rows
         self.max_frame_bytes = max_frame_bytes
-        self.masker = masker
         self.healthy = True
         self.written = 0
-        # Records (and _Items) in arrival order: the order of the chain.
-        self._pending: collections.deque[AuditRecord | _Item] = collections.deque()
-        self._wake = threading.Event()  # something is pending
-        self._now = threading.Event()  # write without waiting for the group to fill
-        self._con = connect(path, create=True)
-        self._genesis = genesis(key, chain_id(self._con))
-        self._thread = threading.Thread(target=self._run, name="mcpwall-audit", daemon=True)
-        self._thread.start()
+        # Create the file, its schema and chain id here, so a bad path fails at start.
+        con = connect(path, create=True)
+        try:
+            chain_id(con)
+        except sqlite3.Error as e:
+            raise AuditError(f"cannot initialise audit database {path}: {e}") from None
+        finally:
+            con.close()
+        self._buf: list[AuditRecord] = []
+        self._scheduled = False
+        self._lock = threading.Lock()  # one message at a time on the pipe
+        self._tokens = itertools.count(1)
+        self._waiters: dict[int, _Waiter] = {}
+        self._closed = False
+        self._encoder = msgspec.msgpack.Encoder()
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "mcpwall.audit.writer"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
+                # Its own session: Ctrl-C and a closing terminal signal mcpwall's process
+                # group, and the writer must outlive mcpwall long enough to drain the pipe.
+                start_new_session=os.name == "posix",
+            )
+        except OSError as e:
+            raise AuditError(f"cannot start the audit writer: {e}") from None
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._fd = self._proc.stdin.fileno()
+        if sys.platform.startswith("linux"):
+            with contextlib.suppress(OSError):
+                import fcntl
+
+                fcntl.fcntl(self._fd, 1031, _PIPE_BYTES)  # F_SETPIPE_SZ
+        header = {"path": str(path), "key": key, "flush_interval": flush_interval, "flush_rows": flush_rows,
+                  "max_frame_bytes": max_frame_bytes}
+        write_message(self._fd, self._encoder.encode(header))
+        self._acks = threading.Thread(target=self._read_acks, args=(self._proc.stdout,), name="mcpwall-audit-acks",
+                                      daemon=True)
+        self._acks.start()
 
     # --- called from the event loop -------------------------------------------------------
 
     def record(self, rec: AuditRecord) -> None:
         """Queue a record; it is committed with the next group."""
-        pending = self._pending
-        pending.append(rec)
-        n = len(pending)
-        if n == 1:
-            self._wake.set()  # a group starts
-        elif n >= self.flush_rows and not self._now.is_set():
-            self._now.set()
-
-    def _urgent(self, item: _Item) -> None:
-        self._pending.append(item)
-        self._now.set()
-        self._wake.set()
+        self._buf.append(rec)
+        if self._scheduled:
+            return
+        self._scheduled = True
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._send(OP_RECORDS)
+            return
+        loop.call_soon(self._send, OP_RECORDS)
 
     async def commit(self, rec: AuditRecord) -> None:
         """Store a record now; return once its transaction has committed."""
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        self._urgent(_Item(rec, fut, loop))
-        await fut
+        self._buf.append(rec)
+        await self._sync(OP_SYNC)
 
     async def flush(self) -> None:
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        self._urgent(_Item(None, fut, loop))
-        await fut
+        await self._sync(OP_SYNC)
 
     async def close(self) -> None:
-        if not self._thread.is_alive():
+        if self._closed:
             return
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        self._urgent(_Item(None, fut, loop, stop=True))
-        await fut
-        await asyncio.to_thread(self._thread.join, 10)
+        try:
+            await self._sync(OP_STOP)
+        except AuditError as e:
+            log.error("%s", e)
+        await asyncio.to_thread(self._reap)
 
     def close_sync(self) -> None:
         """For callers without an event loop (tests, commands)."""
-        if self._thread.is_alive():
-            self._urgent(_Item(None, stop=True))
-            self._thread.join(10)
+        if self._closed:
+            return
+        waiter = _Waiter()
+        if self._request(OP_STOP, waiter):
+            waiter.event.wait(30)
+        self._reap()
 
-    # --- the writer thread ----------------------------------------------------------------
+    # --- the pipe -------------------------------------------------------------------------
 
-    def _run(self) -> None:
-        pending = self._pending
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            # Let a group form, unless it is full or someone waits for a commit.
-            self._now.wait(self.flush_interval)
-            self._now.clear()
-            while pending:
-                records: list[AuditRecord] = []
-                settle: list[_Item] = []
-                stop = False
-                # Everything queued so far, in order, in groups of at most flush_rows rows.
-                while pending and len(records) < self.flush_rows:
-                    item = pending.popleft()
-                    if type(item) is _Item:
-                        if item.record is not None:
-                            records.append(item.record)
-                        settle.append(item)
-                        stop = stop or item.stop
-                    else:
-                        records.append(item)  # type: ignore[arg-type]
-                error = self._write(records)
-                for it in settle:
-                    if it.future is not None and it.loop is not None:
-                        it.loop.call_soon_threadsafe(_settle, it.future, error)
-                if stop:
-                    self._con.close()
-                    return
+    async def _sync(self, op: int) -> None:
+        waiter = _Waiter(asyncio.get_running_loop())
+        if not self._request(op, waiter):
+            raise waiter.error or AuditError("the audit writer is not running")
+        assert waiter.future is not None
+        await waiter.future
 
-    def _write(self, records: list[AuditRecord]) -> AuditError | None:
+    def _request(self, op: int, waiter: _Waiter) -> bool:
+        """Send what is queued with an operation the writer acknowledges."""
+        if self._closed:
+            waiter.error = AuditError("the audit log is closed")
+            return False
+        token = next(self._tokens)
+        self._waiters[token] = waiter
+        if op == OP_STOP:
+            self._closed = True
+        if not self._send(op, token):
+            self._waiters.pop(token, None)
+            waiter.error = AuditError("the audit writer is not running")
+            return False
+        return True
+
+    def _send(self, op: int, token: int = 0) -> bool:
+        with self._lock:
+            self._scheduled = False
+            records, self._buf = self._buf, []
+            if not records and op == OP_RECORDS:
+                return True
+            try:
+                payload = self._encoder.encode((op, token, [_wire(r) for r in records]))
+                write_message(self._fd, payload)
+                return True
+            except (OSError, ValueError) as e:  # the writer is gone (or the pipe closed)
+                self._lost(f"cannot reach the audit writer: {e}", records)
+                return False
+
+    def _lost(self, reason: str, records: list[AuditRecord]) -> None:
+        self.healthy = False
+        log.error("%s; %d audit record(s) logged here instead", reason, len(records))
+        for rec in records:
+            log.error("audit record: %s", json.dumps(_wire(rec)[:-1], default=str))
+
+    def _read_acks(self, stream: Any) -> None:
+        decoder = msgspec.msgpack.Decoder()
+        while (body := read_message(stream)) is not None:
+            token, error, written = decoder.decode(body)
+            self.written = written
+            self.healthy = error is None
+            if error is not None:
+                log.error("audit write to %s failed: %s", self.path, error)
+            waiter = self._waiters.pop(token, None)
+            if waiter is not None:
+                waiter.settle(AuditError(f"audit log write failed: {error}") if error else None)
+        # The writer exited: whoever still waits will not be answered.
+        if not self._closed or self._waiters:
+            self.healthy = False
+            log.error("the audit writer for %s exited", self.path)
+        for token in list(self._waiters):
+            self._waiters.pop(token).settle(AuditError("the audit writer exited"))
+
+    def _reap(self) -> None:
+        with contextlib.suppress(OSError):
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+        try:
+            self._proc.wait(30)
+        except subprocess.TimeoutExpired:
+            log.error("the audit writer did not exit; killing it")
+            self._proc.kill()
+            self._proc.wait()
+        self._acks.join(5)
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+
+
+# --- the writer process's side ------------------------------------------------------------
+
+
+class Writer:
+    """Stores groups of wire records in one transaction each, chained with HMAC."""
+
+    def __init__(self, path: Path, key: bytes, *, max_frame_bytes: int = 1024 * 1024) -> None:
+        self.path = path
+        self._key = key
+        self.max_frame_bytes = max_frame_bytes
+        self.written = 0
+        self._con = connect(path, create=True)
+        self._genesis = genesis(key, chain_id(self._con))
+
+    def close(self) -> None:
+        self._con.close()
+
+    def write(self, records: list[Sequence[Any]]) -> str | None:
+        """Store the records; the error, if they could not be stored (they are logged)."""
         if not records:
             return None
         for attempt in (1, 2):
             try:
                 self._insert(records)
                 self.written += len(records)
-                self.healthy = True
                 return None
             except sqlite3.Error as e:
                 with contextlib.suppress(sqlite3.Error):
                     self._con.execute("ROLLBACK")
                 if attempt == 2:
-                    self.healthy = False
                     log.error("audit write to %s failed: %s; %d record(s) logged here instead",
                               self.path, e, len(records))
                     for rec in records:
-                        log.error("audit record: %s", json.dumps(self._row(rec, 0)[1:], default=str))
-                    return AuditError(f"audit log write failed: {e}")
+                        log.error("audit record: %s", json.dumps(list(rec[:-1]), default=str))
+                    return str(e)
         return None  # pragma: no cover
 
-    def _row(self, rec: AuditRecord, seq: int) -> list[Any]:
-        """The stored columns of one record, in COLUMNS order."""
-        raw = rec.raw
-        frame = self.masker(raw, rec.obj, rec.findings)
+    def _row(self, rec: Sequence[Any], hinted: bool) -> list[Any]:
+        """The stored columns of one wire record, in COLUMNS order (seq filled in later)."""
+        (ts, session, upstream, identity, direction, kind, method, msg_id, tool, action, enforced, inspector,
+         rule, reason, findings, raw) = rec
+        frame = mask_stored(raw, findings, hinted)
         if len(frame) > self.max_frame_bytes:
             frame = frame[: self.max_frame_bytes] + f"...[truncated; {len(raw)} bytes in all]"
-        msg_id = rec.msg_id
         return [
-            seq, rec.ts, rec.session, rec.upstream, rec.identity, rec.direction, rec.kind, rec.method,
-            None if msg_id is None else str(msg_id) if type(msg_id) is int else _id_text(msg_id),
-            rec.tool, rec.action, 1 if rec.enforced else 0, rec.inspector, rec.rule, rec.reason,
-            json.dumps([f.to_dict() for f in rec.findings], ensure_ascii=False) if rec.findings else None,
-            hashlib.sha256(raw).hexdigest(), len(raw), frame,
+            0, ts, session, upstream, identity, direction, kind, method, msg_id, tool, action,
+            1 if enforced else 0, inspector, rule, reason, findings, hashlib.sha256(raw).hexdigest(), len(raw), frame,
         ]
 
-    def _insert(self, records: list[AuditRecord]) -> None:
-        rows = [self._row(r, 0) for r in records]  # the slow part, outside the lock
+    def _insert(self, records: list[Sequence[Any]]) -> None:
+        hinted = frames_with_hints([r[-1] for r in records])
+        rows = [self._row(r, i in hinted) for i, r in enumerate(records)]  # the slow part, outside the lock
         key = self._key
         con = self._con
         con.execute("BEGIN IMMEDIATE")
@@ -277,6 +428,25 @@ class SqliteAudit:
         con.executemany(_INSERT, rows)
         con.execute("INSERT OR REPLACE INTO chain_head (id, seq, mac) VALUES (1, ?, ?)", (seq, prev))
         con.execute("COMMIT")
+
+
+def mask_stored(raw: bytes, findings_json: str | None, hinted: bool | None = None) -> str:
+    """The text to store for a frame, from its bytes and its findings (as stored).
+    ``hinted``: whether the frame holds a credential hint word, when already known."""
+    findings: list[Finding] = []
+    if findings_json is not None:
+        for d in json.loads(findings_json):
+            if d.get("category") in MASKED_CATEGORIES:
+                span = d.get("span")
+                findings.append(Finding(d["category"], d.get("rule", ""), path=d.get("path", ""),
+                                        span=(span[0], span[1]) if span else None, extra=d.get("extra") or {}))
+    if not findings and not (may_hold_credentials(raw) if hinted is None else hinted):
+        return raw.decode("utf-8", "replace")
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")  # not JSON: nothing to walk
+    return mask_frame(raw, obj, findings)
 
 
 _INSERT = (f"INSERT INTO audit ({','.join(COLUMNS)}, prev_mac, mac) "
@@ -364,6 +534,8 @@ def query(
                 where.append(f"{col} GLOB ?")
             else:
                 where.append(f"{col} = ?")
+                if col == "action" and val != "pass":
+                    where.append("action != 'pass'")  # lets SQLite use the partial index
             args.append(val)
     if since is not None:
         where.append("ts >= ?")
