@@ -292,6 +292,11 @@ class StateStore:
         result: Approval | None = self._tx(run)
         return result
 
+    def approval(self, approval_id: str) -> Approval | None:
+        """The approval request with exactly this id."""
+        rows = self._read(f"SELECT {_ACOLS} FROM approvals WHERE id = ?", (approval_id,))
+        return Approval(*rows[0]) if rows else None
+
     def decide(self, approval_id: str, grant: bool, *, ttl: float, via: str) -> Approval:
         def run(con: sqlite3.Connection) -> Approval:
             now = time.time()

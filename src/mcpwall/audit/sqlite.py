@@ -38,7 +38,7 @@ import msgspec
 from ..errors import AuditError
 from ..verdict import Finding
 from .chain import genesis, row_mac
-from .mask import MASKED_CATEGORIES, frames_with_hints, may_hold_credentials, mask_frame
+from .mask import MASKED_CATEGORIES, frames_with_hints, mask_frame, may_hold_credentials
 from .record import AuditRecord
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ class _Waiter:
     """Someone waiting for the writer to acknowledge a token: a future on an event loop,
     or a thread (``close_sync``)."""
 
-    __slots__ = ("loop", "future", "event", "error")
+    __slots__ = ("error", "event", "future", "loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.loop = loop

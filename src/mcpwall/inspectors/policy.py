@@ -34,7 +34,7 @@ from ..policy.rules import Action, PolicySettings, RuleSet
 from ..redaction import redact_field
 from ..session import Session
 from ..state import StateError, StateStore, open_store
-from ..verdict import Asker, Block, Defer, Finding, Modify, Pass, Severity, Verdict
+from ..verdict import Asker, Block, Defer, Finding, Modify, Pass, Respond, Severity, Verdict
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -58,6 +58,32 @@ class Compiled:
         self.opa = Opa(top.opa) if top.opa else None
         self.approvals = top.approvals
         self.files = [*self.policy.files, *(self.cedar.files if self.cedar else [])]
+
+
+# Requests that may get an ``input_required`` answer (2026-07-28), and how mcpwall names its
+# own input requests in one (the rest of the key is the approval id).
+IN_BAND_METHODS = frozenset({"tools/call", "prompts/get", "resources/read"})
+OWN_INPUT = "mcpwall-approval-"
+CLIENT_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
+
+
+def _elicitation(facts: Facts, why: str, session: Session) -> dict[str, Any]:
+    """The elicitation params that ask the user to approve one call."""
+    args = json.dumps(facts.arguments, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    if len(args) > 2000:
+        args = args[:2000] + "\n... (truncated)"
+    target = f"tool {facts.tool!r}" if facts.tool else f"method {facts.method!r}"
+    message = (f"mcpwall: approve this call?\n\n{target} on {session.upstream or 'the server'}\n"
+               f"Arguments:\n{args}\n\nReason approval is needed: {why}\n\n"
+               f"This approval is for this exact call, once.")
+    return {
+        "message": message,
+        "requestedSchema": {
+            "type": "object",
+            "properties": {"approve": {"type": "boolean", "title": "Approve this call", "default": True}},
+            "required": ["approve"],
+        },
+    }
 
 
 def call_digest(session: Session, method: str | None, tool: str | None, arguments: Any) -> str:
@@ -304,7 +330,19 @@ class PolicyInspector(Inspector):
         digest = call_digest(session, facts.method, facts.tool, facts.arguments)
         try:
             store = self.store()
+            answered = self._answer_in_band(frame, store, digest, settings.ttl_seconds)
+            if answered is False:
+                return Block([finding], rule=name, reason=f"mcpwall: {what} requires approval ({why}) and was "
+                             "not approved")
             grant = store.consume_grant(digest)
+            if grant is not None and answered is not None:
+                # Approved through an input_required round: forward the call without
+                # mcpwall's own answer in it (the server never asked for it).
+                self._remember(session, facts, compiled.policy)
+                return Modify([Finding("policy", name, Severity.INFO,
+                                       f"{what} approved ({grant.via or 'granted'}, approval {grant.id}); grant used",
+                                       detector=self.name, extra={"approval": grant.id})],
+                              obj=answered, rule=name, reason=f"approved by the user (approval {grant.id})")
             if grant is not None:
                 self._remember(session, facts, compiled.policy)
                 return Pass([Finding("policy", name, Severity.INFO,
@@ -317,6 +355,8 @@ class PolicyInspector(Inspector):
         except StateError as e:
             return Block([finding], rule=name, reason=f"mcpwall: {what} requires approval, but the approval store "
                          f"cannot be used ({e}); blocked")
+        if self._asks_in_band(frame, settings):
+            return self._input_required(frame, pending.id, facts, why, session, finding, name)
         cli = (f"Approve it with `mcpwall approvals grant {pending.id}` and retry the call "
                f"(`mcpwall approvals list` shows pending approvals, `mcpwall approvals deny {pending.id}` refuses)")
         can_elicit = (settings.elicitation and frame.kind is Kind.REQUEST and frame.direction is Direction.C2S
@@ -328,22 +368,65 @@ class PolicyInspector(Inspector):
         return Defer([finding], rule=name, data={"approval": pending.id}, ask=ask,
                      reason=f"mcpwall: {what} requires approval ({why}) and was not approved. {cli}")
 
+    # --- approval inside the request (2026-07-28: input_required rounds) -------------------
+
+    @staticmethod
+    def _asks_in_band(frame: Frame, settings: Any) -> bool:
+        """A 2026-07-28 request from a client that can elicit: there are no server-to-client
+        requests in that era, so mcpwall answers ``input_required`` with an elicitation and
+        the client retries the call with the user's answer."""
+        if not settings.elicitation or frame.kind is not Kind.REQUEST or frame.method not in IN_BAND_METHODS:
+            return False
+        meta = frame.params.get("_meta")
+        caps = meta.get(CLIENT_CAPABILITIES) if isinstance(meta, dict) else None
+        return isinstance(caps, dict) and "elicitation" in caps
+
+    def _input_required(self, frame: Frame, approval_id: str, facts: Facts, why: str, session: Session,
+                        finding: Finding, name: str) -> Verdict:
+        request = {"method": "elicitation/create", "params": {"mode": "form", **_elicitation(facts, why, session)}}
+        result = {"resultType": "input_required", "inputRequests": {OWN_INPUT + approval_id: request}}
+        return Respond([finding], rule=name, result=result)
+
+    def _answer_in_band(self, frame: Frame, store: StateStore, digest: str, ttl: float) -> dict[str, Any] | bool | None:
+        """The user's answer to mcpwall's own input request, carried by a retried call.
+
+        None: the call carries none. False: declined, or an answer that does not belong to
+        this exact call (another call's approval, an expired or already used one). Otherwise
+        the message to forward, without mcpwall's answer; the approval is granted.
+        """
+        if frame.kind is not Kind.REQUEST or frame.method not in IN_BAND_METHODS:
+            return None
+        responses = frame.params.get("inputResponses")
+        if not isinstance(responses, dict):
+            return None
+        ours = [k for k in responses if isinstance(k, str) and k.startswith(OWN_INPUT)]
+        if not ours:
+            return None
+        approval_id = ours[0][len(OWN_INPUT):]
+        answer = responses[ours[0]]
+        content = answer.get("content") if isinstance(answer, dict) else None
+        ok = (len(ours) == 1 and isinstance(answer, dict) and answer.get("action") == "accept"
+              and (content.get("approve", True) is not False if isinstance(content, dict) else True))
+        pending = store.approval(approval_id)
+        if pending is None or pending.digest != digest or pending.status != "pending":
+            return False
+        try:
+            store.decide(pending.id, ok, ttl=ttl, via=f"elicitation ({answer.get('action') if isinstance(answer, dict) else 'invalid'}, input_required)")
+        except StateError as e:
+            log.info("approval %s not given: %s", approval_id, e)
+            return False
+        if not ok:
+            return False
+        obj = copy.deepcopy(frame.obj)
+        left = {k: v for k, v in responses.items() if k not in ours}
+        if left:
+            obj["params"]["inputResponses"] = left
+        else:
+            del obj["params"]["inputResponses"]
+        return obj
+
     def _asker(self, approval_id: str, facts: Facts, why: str, timeout: float, ttl: float, session: Session) -> Any:
-        args = json.dumps(facts.arguments, ensure_ascii=False, indent=2, sort_keys=True, default=str)
-        if len(args) > 2000:
-            args = args[:2000] + "\n... (truncated)"
-        target = f"tool {facts.tool!r}" if facts.tool else f"method {facts.method!r}"
-        message = (f"mcpwall: approve this call?\n\n{target} on {session.upstream or 'the server'}\n"
-                   f"Arguments:\n{args}\n\nReason approval is needed: {why}\n\n"
-                   f"This approval is for this exact call, once.")
-        params = {
-            "message": message,
-            "requestedSchema": {
-                "type": "object",
-                "properties": {"approve": {"type": "boolean", "title": "Approve this call", "default": True}},
-                "required": ["approve"],
-            },
-        }
+        params = _elicitation(facts, why, session)
 
         async def ask(send: Asker) -> bool:
             try:
