@@ -3,6 +3,7 @@
 having pinned the first listing, detects it, quarantines the tool in enforce mode (hidden
 from tools/list, calls blocked with a reason naming ``mcpwall pins approve``), only records
 it in monitor mode, and releases it once ``mcpwall pins approve`` is run in another process.
+Prompts get the same treatment (``prompts/list_changed``, hidden, ``prompts/get`` blocked).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ class ListChanged:
 
     async def __call__(self, message: Any) -> None:
         root = getattr(message, "root", message)
-        if isinstance(root, types.ToolListChangedNotification) or getattr(root, "method", "") == \
-                "notifications/tools/list_changed":
+        if isinstance(root, (types.ToolListChangedNotification, types.PromptListChangedNotification)) or \
+                getattr(root, "method", "") in ("notifications/tools/list_changed", "notifications/prompts/list_changed"):
             self.event.set()
 
 
@@ -118,3 +119,32 @@ async def test_a_pin_store_that_cannot_be_written_blocks_in_enforce_mode(tmp_pat
         with pytest.raises(MCPError) as blocked:
             await client.list_tools(cache_mode="bypass")
         assert "pins" in str(blocked.value)
+
+
+async def test_a_changed_prompt_is_quarantined_and_released_by_approval(tmp_path: Path) -> None:
+    """The same defence for prompts: a prompt whose description turns malicious after the
+    first call is hidden from prompts/list and cannot be fetched until approved."""
+    audit = tmp_path / "audit.db"
+    config = write_config(tmp_path / "mcpwall.yaml", audit, {"mode": "enforce", "detection": {"enabled": False}})
+    changed = ListChanged()
+
+    async def prompts(client: Any) -> list[str]:
+        return sorted(p.name for p in (await client.list_prompts(cache_mode="bypass")).prompts)
+
+    async with wrapped_client(config, [RUGPULL, "prompt"], message_handler=changed) as client:
+        assert await prompts(client) == ["summarize"]
+        assert (await client.get_prompt("summarize", {"text": "x"})).description == "Summarise a text."
+        await client.call_tool("add", {"a": 1, "b": 2})  # the server changes now
+        await asyncio.wait_for(changed.event.wait(), 10)
+
+        assert await prompts(client) == []
+        with pytest.raises(MCPError) as blocked:
+            await client.get_prompt("summarize", {"text": "x"})
+        assert "quarantined" in str(blocked.value) and "mcpwall pins approve" in str(blocked.value)
+        diff = mcpwall("pins", "diff")
+        assert diff.returncode == 1 and "aws/credentials" in diff.stdout
+
+        assert mcpwall("pins", "approve", "--yes").returncode == 0
+        assert await prompts(client) == ["summarize"]
+        assert "aws/credentials" in (await client.get_prompt("summarize", {"text": "x"})).description
+    assert "pin.changed" in {f["rule"] for f in findings(audit)}
