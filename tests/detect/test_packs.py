@@ -109,6 +109,12 @@ POSITIVE: list[tuple[str, str, str]] = [
     ("secrets.bearer_token", f"Authorization: Bearer {rand(40, ALNUM + '._-')}", "request"),
     ("secrets.password_assignment", 'db_password = "Tr0ub4dor&3x!"', "response"),
     ("secrets.secret_assignment", f'"client_secret": "{rand(32)}"', "response"),
+    ("secrets.password_assignment_unquoted", "DB_PASSWORD=Xk93mPq2LzA8", "response"),
+    ("secrets.password_assignment_unquoted", "spring.datasource.password=Qm8#vL2pX9wZ  # prod", "response"),
+    ("secrets.secret_assignment_unquoted", f"export API_KEY={rand(32)}", "response"),
+    ("secrets.secret_assignment_unquoted", f"auth:\n  client_secret: {rand(34)}\n", "response"),
+    ("secrets.connection_string_password", f"url: redis://:{rand(20)}@cache.internal:6379/0", "response"),
+    ("secrets.docker_config_auth", '{"auths": {"registry.acme.example": {"auth": "Y2ktYm90OkN4NG40QUVBU242N29wTWE="}}}', "response"),
     ("secrets.jfrog_token", "X-JFrog-Art-Api: AKCp8" + rand(64), "request"),
     ("secrets.telegram_bot_token", f"bot token {rand(10, string.digits)}:AA{rand(33, ALNUM)}", "response"),
     ("secrets.age_secret_key", "AGE-SECRET-KEY-1" + rand(58, "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L"), "response"),
@@ -264,6 +270,14 @@ NEGATIVE: list[tuple[str, str, str]] = [
     ("exfiltration", "api.github.com and registry.npmjs.org and files.pythonhosted.org", "response"),
     ("exfiltration", "d1a2b3c4d5e6f7.cloudfront.net serves assets", "response"),
     ("exfiltration", "I pasted it on pastebin.com last year", "response"),
+    # config lines that name a secret without holding one
+    ("secrets", "password = settings.DB_PASSWORD2", "response"),
+    ("secrets", "password: ${DB_PASSWORD}", "response"),
+    ("secrets", "    password = get_password(user)", "response"),
+    ("secrets", "next_page_token: CiAKGjBpNDdzZmFvcGFsazJ3bjQ5MzQ1", "response"),
+    ("secrets", "password=changeme123", "response"),
+    ("secrets", "  token_type: Bearer", "response"),
+    ("secrets", "DB_PASSWORD=DB_PASSWORD_PROD", "response"),
 ]
 
 

@@ -71,10 +71,10 @@ def _alt(words: Iterable[str]) -> str:
 # Clause start: where an imperative aimed at the reader begins.
 _CLAUSE = (
     r"(?:^|[.!?:;>\]\)\}]\s*|\n\s*|,\s*|\b(?:and|then|also|first|always|please|now|just|"
-    r"immediately|automatically|silently|quietly|simply|secretly|additionally|instead)\s+)"
+    r"immediately|automatically|silently|quietly|simply|secretly|additionally|instead|you to)\s+)"
 )
 _ADV = r"(?:(?:please|also|first|then|always|now|just|simply|immediately|automatically|silently|quietly|secretly|kindly|additionally|instead|must|should)\s+){0,3}"
-_MODAL = r"(?:\b(?:you|agents?|assistants?|models?|requests?|calls?|it|this tool)\s+)?(?:must|should|shall|need to|have to|are required to|is required to)\s+(?:always\s+|also\s+|first\s+)?"
+_MODAL = r"(?:\b(?:you|agents?|assistants?|models?|requests?|calls?|it|this tool)\s+)?(?:must|should|shall|need to|needs to|have to|has to|are required to|is required to|is expected to|is supposed to|ought to|(?:wants?|needs?|asks?|would like|expects?) you to)\s+(?:always\s+|also\s+|first\s+)?"
 
 _EXFIL_VERBS = _alt(
     [
@@ -84,6 +84,7 @@ _EXFIL_VERBS = _alt(
         "retrieve", "fetch", "grab", "harvest", "leak", "exfiltrate", "transmit", "embed",
         "insert", "put", "pass", "return", "list", "enumerate", "export", "write", "report",
         "disclose", "provide", "store", "save", "capture", "scrape", "sync", "cc", "bcc",
+        "push", "publish", "paste", "pipe", "fill", "populate",
     ]
 )  # fmt: skip
 
@@ -102,6 +103,9 @@ _SECRET_STRONG = _alt(
         r"process environment", r"security-credentials", r"\bPII\b",
         r"personal (?:data|information)", r"(?:conversation|chat) history", r"previous messages",
         r"customer (?:list|data|records|emails|database)", r"credit card numbers",
+        r"\*\.(?:pem|key|p12|pfx|ppk|jks|kdbx)\b", r"\.config/gh/hosts\.yml", r"\.gnupg\b", r"\.pgpass\b",
+        r"\.vault-token\b", r"\.config/gcloud\b", r"\.azure/", r"\.(?:bash|zsh)_history\b",
+        r"saved (?:passwords|logins)", r"password manager", r"(?:address book|contact list)",
     ]
 )  # fmt: skip
 _SECRET_WEAK = _alt(
@@ -136,7 +140,8 @@ _RISK = _alt(
 
 _TOOL_NAME = r"[`'\"]?(?-i:[a-z][a-z0-9]*_[a-z0-9_]+|[a-z]+[A-Z][A-Za-z0-9]+)[`'\"]?"
 _EXTERNAL = (
-    r"(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://[^\s)\"'>]+|\bexternal(?:ly)?\b|third[- ]party|"
+    r"(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:https?|s?ftp|scp|rsync|smb|wss?)://[^\s)\"'>]+|\bexternal(?:ly)?\b|third[- ]party|"
+    r"\bpaste ?(?:bin|site)\b|\bpublic (?:gist|repo(?:sitory)?|bucket|channel|url|link)\b|\bgist\b|"
     r"\bwebhook\b|\battacker\b|outside (?:the|this) (?:organi[sz]ation|company|system))"
 )
 _BULK_DATA = (
@@ -150,7 +155,7 @@ _BULK_DATA = (
 _MENTION = re2.compile(
     r"(?i)(?:prompt[- ]injection|injection attacks?|jailbreak(?:s|ing)?\b|\battackers?(?:\s|$)|adversar|"
     r"malicious|for example|for instance|\be\.g\.|such as|(?:phrases?|strings?|patterns?|inputs?|payloads?|text|messages?)\s+(?:like|such)|"
-    r"known as|so-called|\battacks?\b|\btry to\b|\bdetect|classif|red[- ]team|example of|\bwarn|beware|be careful|never trust|"
+    r"known as|so-called|\battacks?\b|\btry to\b|\bdetect|classif|red[- ]team|example of|\bwarn(?:s|ed)?\b|\bwarning(?:\s*:|\s+(?:that|about|against|signs?)\b)|beware|be careful|never trust|"
     r"\bsanitiz|\bmitigat|defen[cs]|guardrail|threat model|\bvulnerab|\bexploit|researchers?|"
     r"\bmay (?:try|attempt|contain|include)|\bcan (?:try|attempt)|\btries to\b|\battempts? to\b|"
     r"\bcommon(?:ly)?\b|\btypical(?:ly)?\b|\bsuch text\b|\bblocklist|\bdeny ?list)"
@@ -192,20 +197,20 @@ LANGS: tuple[_Lang, ...] = (
     _Lang(
         "en",
         verbs=r"\b(?:ignore|disregard|forget|override|bypass|discard|drop|abandon|neglect|set aside|throw out|skip|cancel|nullify|overrule|do not follow|don't follow|stop following|no longer follow)\b",
-        objects=r"\b(?:instructions?|rules|guidelines|directives?|prompts?|guardrails|programming|constraints|restrictions|(?:content |usage |safety )?polic(?:y|ies)|safeguards|system messages?|developer messages?|orders|commands given|everything (?:above|before|prior|you were told|we discussed|said)|all (?:of )?the above|the above|what you were told)\b",
-        jailbreak=r"\b(?:no|without(?: any)?|free (?:of|from)|zero) (?:content |safety |ethical |moral )?(?:restrictions?|limits?|limitations|filters?|rules|censorship|guidelines|boundaries|content polic(?:y|ies)|safety (?:rules|guidelines))\b|\b(?:unrestricted|uncensored|unfiltered|jailbroken|unbound|unlimited) (?:mode|model|assistant|ai|version|response|answers?|access)\b|\b(?:developer|god|dan|jailbreak|unrestricted|evil) mode\b|\bdo anything now\b|\byou are (?:now )?dan\b",
-        now=r"\b(?:from now on|from this point (?:on|forward)|going forward|henceforth|for the rest of (?:this|the) (?:conversation|session|task)|you are now|you're now|you now|you will now|starting now)\b",
-        reveal=r"\b(?:reveal|print|show|output|repeat|display|dump|leak|recite|disclose|expose|tell me|give me|write out|spell out|summari[sz]e|copy|paste|return|list|what (?:is|are|was|were))\b",
-        sysprompt=r"\b(?:(?:your |the )?(?:system|initial|original|hidden|secret|internal|developer|operating|pre-?)\s?(?:prompt|instructions|message|directives|rules|configuration)|instructions you were given|(?:words|text|everything|content) (?:above|before this)|context window|your (?:full |exact |complete |hidden )?(?:prompt|instructions|guidelines|rules) (?:verbatim|word for word|exactly))\b",
+        objects=r"\b(?:instructions?|rules?|guidelines|directives?|prompts?|guardrails|programming|constraints|restrictions|(?:content |usage |safety |confidentiality |privacy |moderation |security |ethics |your |its |all )polic(?:y|ies)|safeguards|system messages?|developer messages?|orders|commands given|everything (?:above|before|prior|you were told|you've been (?:told|given)|we discussed|said)|all (?:of )?the above|the above|what you were told)\b",
+        jailbreak=r"\b(?:no|without(?: any)?|free (?:of|from)|zero) (?:content |safety |ethical |moral )?(?:restrictions?|limits?|limitations|filters?|rules|censorship|guidelines|boundaries|ethics|morals|ethical guidelines|moral (?:guidelines|compass)|content polic(?:y|ies)|safety (?:rules|guidelines))\b|\b(?:freed|released|liberated|unshackled|broken free) from (?:\w+'s |your |all |any |the |its )?(?:\w+ )?(?:limitations|restrictions|rules|guidelines|constraints|programming|filters|shackles|chains|policies)\b|\b(?:unrestricted|uncensored|unfiltered|jailbroken|unbound|unlimited) (?:mode|model|assistant|ai|version|response|answers?|access)\b|\b(?:developer|god|dan|jailbreak|unrestricted|evil) mode\b|\bdo anything now\b|\byou are (?:now )?dan\b",
+        now=r"\b(?:from now on|from this point (?:on|forward)|going forward|henceforth|for the rest of (?:this|the) (?:conversation|session|task)|you are now|you're now|you now|you will now|starting now|(?:the )?(?:assistant|model|ai|chatbot) (?:now|from now on) (?:has|is|will|operates|runs|responds|answers))\b",
+        reveal=r"\b(?:reveal|print|show|output|repeat|display|dump|leak|recite|disclose|expose|tell me|give me|write out|spell out|summari[sz]e|copy|paste|return|list|translate|quote|reproduce|encode|what (?:is|are|was|were)|what does)\b",
+        sysprompt=r"\b(?:(?:your |the )?(?:system|initial|original|hidden|secret|internal|developer|operating|pre-?)\s?(?:prompt|instructions|message|directives|rules|configuration)|instructions you were given|(?:words|text|everything|content) (?:above|before this)|context window|your (?:confidential|private|startup|initiali[sz]ation|setup|underlying|core|governing|very first|first) (?:instructions|prompt|rules|guidelines|directives|configuration|setup|programming|text|message)|(?:initiali[sz]ation|startup|boot|setup|pre-?conversation) (?:text|prompt|instructions|message)|(?:text|everything|words|content)\b[^.!?\n]{0,30}\b(?:before|above) ['\"]?(?:user|human)|in your (?:context window|context|memory) (?:exactly|verbatim|word for word)|instructions (?:did |that |which )?(?:your (?:creators?|developers?|makers?|operators?|company|owners?)|openai|anthropic) (?:give|gave|wrote|set|provide|provided)|your (?:full |exact |complete |hidden )?(?:prompt|instructions|guidelines|rules) (?:verbatim|word for word|exactly))\b",
         dont_apply=r"\b(?:(?:rules|guidelines|restrictions|polic(?:y|ies)|filters|limits|safety \w+) (?:do not|don't|does not|doesn't|no longer|never|won't) (?:apply|matter|exist|bind)|(?:were|are|was|is) not (?:meant|intended|designed) for (?:this|these|me|us)|exempt from (?:the |all |any |your |usual |normal )*(?:restrictions|rules|guidelines|polic(?:y|ies)|safety|filters|limits))\b",
-        conceal=r"\b(?:(?:do not|don't|never|without) (?:tell|telling|mention|mentioning|inform|informing|notify|notifying|alert|alerting|reveal|revealing|show|showing|disclose|disclosing|let|letting|warn|warning) (?:this |it |anything |that )?(?:to )?(?:the |your )?(?:user|human|operator)|(?:the )?(?:user|human) (?:must|should|does|need|will) (?:not|never) (?:know|see|notice|be told|find out)|(?:keep|hide) (?:this|it|that|these instructions)? ?(?:secret|hidden|confidential|private)? ?from (?:the )?(?:user|human)|without (?:the )?(?:user'?s? )?(?:knowledge|noticing|knowing|seeing)|invisible to the user|(?:do not|don't|never) (?:mention|reveal|disclose) (?:these|this|that) (?:instructions?|note|step)|between (?:you and me|us))\b",
+        conceal=r"\b(?:(?:do not|don't|never|without) (?:tell|telling|mention|mentioning|inform|informing|notify|notifying|alert|alerting|reveal|revealing|show|showing|disclose|disclosing|let|letting|warn|warning) (?:this |it |anything |that )?(?:to )?(?:the |your )?(?:user|human|operator)|(?:the )?(?:user|human) (?:must|should|does|need|will) (?:not|never) (?:know|see|notice|be told|find out)|(?:keep|hide) (?:this|it|that|these instructions)? ?(?:secret|hidden|confidential|private)? ?from (?:the )?(?:user|human)|without (?:the )?(?:user'?s? )?(?:knowledge|noticing|knowing|seeing)|invisible to the user|(?:must not|mustn't|should not|shouldn't|never|do not|don't) (?:reveal|mention|disclose|admit|acknowledge) (?:that )?(?:this tool|the tool|this server|you used|you called|it was used)|(?:do not|don't|never) (?:mention|reveal|disclose) (?:these|this|that) (?:instructions?|note|step)|between (?:you and me|us)|(?:do not|don't|never|without) (?:bring(?:ing)? (?:this|it|that) up|mention(?:ing)? (?:this|it|that)|rais(?:e|ing) (?:this|it|that)) (?:with|to) (?:the )?(?:user|human))\b",
         output=r"\b(?:(?:to|in|into|at the end of|on) (?:your|every|each|all|any|all future|every future|my) (?:future )?(?:reply|replies|response|responses|answer|answers|summary|summaries|review|output|report|reports|message)|(?:every|each|all|any) (?:future )?(?:reply|replies|summary|summaries|report|response) you (?:generate|produce|write|give))\b",
-        system_label=r"(?:(?i:\[(?:system|admin|developer|assistant)(?: [a-z]+)?\])|\b(?:SYSTEM|ADMIN|DEVELOPER|ROOT)(?: (?:NOTE|NOTICE|UPDATE|MESSAGE|OVERRIDE|PROMPT|INSTRUCTION|ALERT|COMMAND))?:|\bIMPORTANT(?: SYSTEM)?(?: UPDATE| NOTE| NOTICE)?:|\bOVERRIDE:|\bGLOBAL RULE:|\bDEFAULT BEHAVIOU?R:|\bSILENT:|\bBREACH ALERT:|\bURGENT:|\bATTENTION:)",
+        system_label=r"(?:(?i:\[(?:system|admin|developer|assistant)(?: [a-z]+)?\])|\b(?:SYSTEM|ADMIN|DEVELOPER|ROOT)(?: (?:NOTE|NOTICE|UPDATE|MESSAGE|OVERRIDE|PROMPT|INSTRUCTION|ALERT|COMMAND))?:|\bIMPORTANT(?: SYSTEM)?(?: UPDATE| NOTE| NOTICE)?:|\bIMPORTANT!{2,}|\bOVERRIDE:|\bGLOBAL RULE:|\bDEFAULT BEHAVIOU?R:|\bSILENT:|\bBREACH ALERT:|\bURGENT:|\bATTENTION:)",
     ),
     _Lang(
         "es",
         verbs=r"(?:ignora|ignore|ignorad|ignoren|olvida|olvide|olvidad|olviden|descarta|descarte|omite|omita|haz caso omiso de|pasa por alto|no sigas)",
-        objects=r"(?:instrucciones|reglas|directrices|indicaciones|normas|restricciones|todo lo anterior|todo lo que te dijeron)",
+        objects=r"(?:instrucciones|reglas|directrices|indicaciones|normas|restricciones|todo lo anterior|todo lo que te (?:\w+ ){0,2}(?:dijeron|indicaron|pidieron|ordenaron|dije|dijo|han dicho|han indicado))",
         jailbreak=r"(?:sin (?:ninguna |ningún |ningun )?(?:restricciones|restricción|filtros?|límites|limites|reglas|censura)|modo (?:desarrollador|dios|sin restricciones)|sin l[ií]mites)",
         now=r"(?:a partir de ahora|desde ahora|de ahora en adelante|ahora eres|ahora estás|ahora estas)",
         reveal=r"(?:revela|revele|muestra|muestre|mu[ée]strame|dime|d[ií]game|imprime|repite|escribe|comparte|ens[ée]ñame)",
@@ -237,7 +242,7 @@ LANGS: tuple[_Lang, ...] = (
         reveal=r"(?:verrate|zeige|zeig|gib [^.]{0,30} aus|wiederhole|nenne|offenbare|enthülle|schreibe|teile)",
         sysprompt=r"(?:system-?(?:prompt|anweisungen|nachricht|vorgaben)|systemanweisung|ursprünglichen anweisungen|wortwörtlich|wort für wort)",
         dont_apply=r"(?:(?:regeln|richtlinien|einschränkungen|sicherheitsrichtlinien)[^.]{0,50}(?:nicht|nicht mehr) gelten|(?:gelten|greifen) (?:hier )?nicht)",
-        conceal=r"(?:(?:sag|sage|erzähl|verrate) (?:es |das )?(?:dem )?(?:benutzer|nutzer|anwender)(?:in)? nicht|ohne (?:den|dem) (?:benutzer|nutzer) (?:zu informieren|bescheid))",
+        conceal=r"(?:(?:sag|sage|erzähl|verrate) (?:es |das )?(?:dem )?(?:benutzer|nutzer|anwender)(?:in)? nicht|ohne (?:den|dem) (?:benutzer|nutzer) (?:zu informieren|bescheid)|erwähne (?:das|dies|es)(?: \w+){0,3} nicht|(?:nicht|niemals) gegenüber dem (?:benutzer|nutzer|anwender))",
         output=r"(?:am ende (?:jeder|deiner|ihrer) antwort|in (?:jeder|deiner|ihrer) antwort)",
         system_label=r"(?:SYSTEMHINWEIS|SYSTEMNACHRICHT|SYSTEM-HINWEIS)",
     ),
@@ -316,7 +321,7 @@ LANGS: tuple[_Lang, ...] = (
         reveal=r"(?:покажи|покажите|раскрой|выведи|повтори|расскажи|напиши|сообщи|распечатай)",
         sysprompt=r"(?:системн\w* (?:промпт\w*|подсказк\w*|инструкци\w*|сообщени\w*)|исходн\w* инструкци\w*|дословно|слово в слово)",
         dont_apply=r"(?:(?:правила|ограничения)[^.]{0,40}не (?:действуют|применяются|распространяются))",
-        conceal=r"(?:не (?:говори|сообщай|рассказывай|упоминай) (?:об этом )?пользовател\w*)",
+        conceal=r"(?:не (?:говори|сообщай|рассказывай|упоминай) (?:об этом )?пользовател\w*|пользовател\S{0,3} (?:об этом |ничего )?не (?:говори|сообщай|рассказывай|упоминай))",
         output=r"(?:в конце (?:каждого|любого|твоего) ответа|в каждом ответе)",
         system_label=r"(?:СИСТЕМНОЕ (?:СООБЩЕНИЕ|УВЕДОМЛЕНИЕ)|СИСТЕМА:)",
     ),
@@ -391,6 +396,146 @@ LANGS: tuple[_Lang, ...] = (
         system_label=r"(?:सिस्टम सूचना|सिस्टम संदेश:)",
         object_first=True,
     ),
+    _Lang(
+        "uk",
+        verbs=r"(?:ігноруй|ігноруйте|проігноруй|проігноруйте|забудь|забудьте|не зважай на|не звертай уваги на|відкинь|не дотримуйся)",
+        objects=r"(?:інструкці\w*|правил\w*|вказівк\w*|настанов\w*|обмежен\w*|директив\w*|все сказане)",
+        jailbreak=r"(?:без (?:жодних |будь-яких )?(?:обмежень|фільтрів|правил|цензури)|режим розробника)",
+        now=r"(?:з цього моменту|відтепер|тепер ти|віднині)",
+        reveal=r"(?:покажи|покажіть|розкрий|виведи|повтори|розкажи|напиши|надрукуй)",
+        sysprompt=r"(?:системн\w* (?:промпт\w*|підказк\w*|інструкці\w*|повідомлен\w*)|дослівно|слово в слово)",
+        dont_apply=r"(?:(?:правила|обмеження)[^.]{0,40}не (?:діють|застосовуються))",
+        conceal=r"(?:не (?:кажи|повідомляй|розповідай|згадуй) (?:про це )?користувач\w*)",
+        output=r"(?:в кінці (?:кожної|будь-якої) відповіді|у кожній відповіді)",
+        system_label=r"(?:СИСТЕМНЕ (?:ПОВІДОМЛЕННЯ|СПОВІЩЕННЯ))",
+    ),
+    _Lang(
+        "id",
+        verbs=r"\b(?:abaikan|abaikanlah|lupakan|lupakanlah|jangan ikuti|jangan hiraukan|hiraukan|tinggalkan)\b",
+        objects=r"\b(?:instruksi|arahan|perintah|aturan|peraturan|petunjuk|batasan|pedoman)\b",
+        jailbreak=r"\b(?:tanpa (?:ada )?(?:batasan|filter|sensor|aturan|had)|mode pengembang)\b",
+        now=r"\b(?:mulai sekarang|dari sekarang|sekarang kamu adalah|sekarang anda adalah)\b",
+        reveal=r"\b(?:tampilkan|tunjukkan|perlihatkan|ungkapkan|beritahu|sebutkan|ulangi|cetak|tuliskan|berikan)\b",
+        sysprompt=r"\b(?:prompt sistem|instruksi sistem|pesan sistem|arahan sistem|gesaan sistem|kata demi kata)\b",
+        dont_apply=r"\b(?:(?:aturan|peraturan|batasan)[^.]{0,40}tidak (?:lagi )?berlaku)\b",
+        conceal=r"\b(?:jangan (?:beritahu|memberitahu|katakan|bilang|kasih tahu)[^.]{0,12}pengguna|tanpa sepengetahuan pengguna)\b",
+        output=r"\b(?:di akhir (?:setiap|tiap) (?:jawaban|balasan|respons))\b",
+        system_label=r"(?:PESAN SISTEM|CATATAN SISTEM)",
+    ),
+    _Lang(
+        "cs",
+        verbs=r"(?:ignoruj|ignorujte|zapomeň|zapomeňte|nedbej|neřiď se|zabudni|zabudnite|nedodržuj)",
+        objects=r"(?:pokyn\w*|instrukc\w*|pravidl\w*|příkaz\w*|omezen\w*|zásad\w*|príkaz\w*|obmedzen\w*)",
+        jailbreak=r"(?:bez (?:jakýchkoli |akýchkoľvek )?(?:omezení|obmedzení|filtrů|filtrov|pravidel|pravidiel|cenzury)|vývojářský režim)",
+        now=r"(?:od teď|od této chvíle|odteraz|teď jsi|teraz si)",
+        reveal=r"(?:ukaž|ukážte|ukáž|zobraz|vypiš|prozraď|prezraď|zopakuj|napiš|napíš|řekni|povedz)",
+        sysprompt=r"(?:systémov\w* (?:prompt\w*|pokyn\w*|instrukc\w*|zpráv\w*|správ\w*)|doslova|slovo od slova)",
+        dont_apply=r"(?:(?:pravidla|pravidlá)[^.]{0,40}(?:neplatí|se nevztahují))",
+        conceal=r"(?:(?:neříkej|nehovor|neprozrazuj) (?:to )?(?:uživatel\w*|používateľ\w*))",
+        output=r"(?:na konci (?:každé odpovědi|každej odpovede))",
+        system_label=r"(?:SYSTÉMOVÁ ZPRÁVA|SYSTÉMOVÁ SPRÁVA)",
+    ),
+    _Lang(
+        "he",
+        verbs=r"(?:התעלם|התעלמי|תתעלם|שכח|שכחי|תשכח|אל תציית|אל תקשיב)",
+        objects=r"(?:הוראות|ההוראות|הנחיות|ההנחיות|כללים|הכללים|חוקים|החוקים|מגבלות|המגבלות|פקודות)",
+        jailbreak=r"(?:(?:בלי|ללא) (?:שום )?(?:הגבלות|מגבלות|פילטרים|סינון|חוקים|צנזורה)|מצב מפתח)",
+        now=r"(?:מעכשיו|מרגע זה|מעתה|אתה עכשיו)",
+        reveal=r"(?:הצג|תציג|הראה|תראה|גלה|תגלה|חשוף|הדפס|חזור על|כתוב|ספר לי)",
+        sysprompt=r"(?:(?:הנחיות|הוראות|הודעת|פרומפט) (?:ה)?מערכת|מילה במילה)",
+        dont_apply=r"(?:(?:הכללים|החוקים|ההגבלות)[^.]{0,40}לא (?:חלים|תקפים))",
+        conceal=r"(?:אל (?:תספר|תגיד|תגלה|תזכיר)[^.]{0,10}משתמש)",
+        output=r"(?:בסוף כל (?:תשובה|תגובה))",
+        system_label=r"(?:הודעת מערכת)",
+    ),
+    _Lang(
+        "vi",
+        verbs=r"(?:bỏ qua|phớt lờ|lờ đi|quên đi|quên hết|đừng tuân theo|không tuân theo|bỏ mặc)",
+        objects=r"(?:hướng dẫn|chỉ dẫn|chỉ thị|quy tắc|mệnh lệnh|giới hạn|hạn chế|quy định)",
+        jailbreak=r"(?:không (?:có )?(?:giới hạn|hạn chế|bộ lọc|kiểm duyệt|quy tắc) nào|chế độ nhà phát triển)",
+        now=r"(?:từ bây giờ|kể từ bây giờ|bây giờ bạn là|từ giờ trở đi)",
+        reveal=r"(?:hiển thị|cho tôi xem|cho xem|tiết lộ|in ra|lặp lại|nói cho tôi|cho tôi biết|viết ra)",
+        sysprompt=r"(?:(?:lời nhắc|lệnh|hướng dẫn|thông điệp|prompt) (?:của )?hệ thống|từng chữ|nguyên văn)",
+        dont_apply=r"(?:quy tắc[^.]{0,40}không (?:còn )?áp dụng)",
+        conceal=r"(?:(?:đừng|không được) (?:nói|báo|tiết lộ)[^.]{0,10}người dùng)",
+        output=r"(?:cuối mỗi (?:câu trả lời|phản hồi))",
+        system_label=r"(?:THÔNG BÁO HỆ THỐNG|TIN NHẮN HỆ THỐNG)",
+    ),
+    _Lang(
+        "sv",
+        verbs=r"\b(?:ignorera|ignorer|glöm|glem|bortse från|se bort fra|strunta i|följ inte|følg ikke)\b",
+        objects=r"\b(?:instruktion\w*|instruks\w*|regler|reglerna|reglene|reglerne|riktlinje\w*|retningslinje\w*|direktiv\w*|begränsning\w*|begrensning\w*|begrænsning\w*|anvisning\w*)",
+        jailbreak=r"\b(?:utan (?:några )?(?:begränsningar|filter|regler|censur)|uten (?:noen )?(?:begrensninger|filtre|regler)|uden (?:nogen )?(?:begrænsninger|filtre|regler)|utvecklarläge|utviklermodus|udviklertilstand)\b",
+        now=r"\b(?:från och med nu|fra nå av|fra nu af|nu är du|nå er du|nu er du)\b",
+        reveal=r"\b(?:visa|vis|avslöja|avslør|afslør|skriv ut|gjenta|gentag|upprepa|berätta|fortell|fortæl)\b",
+        sysprompt=r"\b(?:systemprompt\w*|systeminstruktion\w*|systeminstruks\w*|systemmeddelande\w*|systemmelding\w*|ord för ord|ord for ord)",
+        dont_apply=r"\b(?:regl\w*[^.]{0,40}(?:gäller inte|gjelder ikke|gælder ikke))",
+        conceal=r"\b(?:(?:berätta|säg|fortell|si|fortæl|sig) (?:inte|ikke) (?:detta |dette |det )?(?:till |til )?(?:användaren|brukeren|brugeren))",
+        output=r"\b(?:i slutet av varje svar|på slutten av hvert svar|i slutningen af hvert svar)",
+        system_label=r"(?:SYSTEMMEDDELANDE|SYSTEMMELDING|SYSTEMBESKED)",
+    ),
+    _Lang(
+        "el",
+        verbs=r"(?:αγνόησε|αγνοήστε|ξέχνα|ξεχάστε|μην ακολουθείς|παράβλεψε|παραβλέψτε)",
+        objects=r"(?:οδηγίες|οδηγιών|κανόνες|κανόνων|εντολές|περιορισμούς|περιορισμών|κατευθυντήριες)",
+        jailbreak=r"(?:χωρίς (?:κανέναν |κανένα )?(?:περιορισμ\w*|φίλτρ\w*|κανόν\w*|λογοκρισία)|λειτουργία προγραμματιστή)",
+        now=r"(?:από τώρα και (?:στο εξής|πέρα)|από εδώ και πέρα|τώρα είσαι)",
+        reveal=r"(?:δείξε|δείξτε|αποκάλυψε|εμφάνισε|τύπωσε|επανάλαβε|πες μου|γράψε)",
+        sysprompt=r"(?:(?:οδηγίες|οδηγιών|μήνυμα|προτροπή|εντολές) (?:του )?συστήματος|λέξη προς λέξη|αυτολεξεί)",
+        dont_apply=r"(?:κανόνες[^.]{0,40}δεν ισχύουν)",
+        conceal=r"(?:μην (?:πεις|πείτε|αναφέρεις|ενημερώσεις)[^.]{0,15}χρήστη)",
+        output=r"(?:στο τέλος κάθε απάντησης)",
+        system_label=r"(?:ΜΗΝΥΜΑ ΣΥΣΤΗΜΑΤΟΣ|ΕΙΔΟΠΟΙΗΣΗ ΣΥΣΤΗΜΑΤΟΣ)",
+    ),
+    _Lang(
+        "fa",
+        verbs=r"(?:نادیده بگیر|نادیده بگیرید|فراموش کن|فراموش کنید|پیروی نکن|توجه نکن)",
+        objects=r"(?:دستورالعمل|دستورات|قوانین|قواعد|محدودیت|رهنمود)",
+        jailbreak=r"(?:بدون (?:هیچ )?(?:محدودیت|فیلتر|سانسور|قانون)|حالت توسعه)",
+        now=r"(?:از این به بعد|از حالا به بعد|تو اکنون|از الان به بعد)",
+        reveal=r"(?:نشان بده|نشان دهید|فاش کن|بگو|چاپ کن|تکرار کن|بنویس)",
+        sysprompt=r"(?:(?:پرامپت|دستورالعمل|پیام|دستورات)[\s\x{200c}](?:های[\s\x{200c}])?سیستم|کلمه به کلمه)",
+        dont_apply=r"(?:قوانین[^.]{0,40}(?:اعمال نمی|صدق نمی))",
+        conceal=r"(?:به کاربر (?:نگو|چیزی نگو|اطلاع نده))",
+        output=r"(?:در پایان هر (?:پاسخ|جواب))",
+        system_label=r"(?:پیام سیستم|اطلاعیه سیستم)",
+        object_first=True,
+    ),
+    _Lang(
+        "ro",
+        verbs=r"(?:ignoră|ignorați|ignorati|uită|uitați|nu mai urma|nu respecta|nu ține cont de)",
+        objects=r"(?:instrucțiuni\w*|instrucţiuni\w*|instructiuni\w*|reguli\w*|indicații\w*|directive\w*|restricți\w*|comenzi\w*)",
+        jailbreak=r"(?:fără (?:nicio |niciun )?(?:restricți\w*|filtr\w*|reguli|limit\w*|cenzură)|modul dezvoltator)",
+        now=r"(?:de acum înainte|din acest moment|acum ești)",
+        reveal=r"(?:arată-mi|arată|dezvăluie|afișează|repetă|spune-mi|scrie|tipărește)",
+        sysprompt=r"(?:(?:promptul|instrucțiunile|mesajul) (?:de )?sistem\w*|cuvânt cu cuvânt)",
+        dont_apply=r"(?:reguli\w*[^.]{0,40}nu (?:se mai )?aplică)",
+        conceal=r"(?:nu (?:spune|menționa)[^.]{0,15}utilizator\w*)",
+        output=r"(?:la sfârșitul fiecărui răspuns)",
+        system_label=r"(?:MESAJ DE SISTEM|NOTĂ DE SISTEM)",
+    ),
+    _Lang(
+        "hu",
+        verbs=r"(?:hagyd figyelmen kívül|hagyja figyelmen kívül|felejtsd el|felejtse el|ne kövesd|ne vedd figyelembe|ignoráld)",
+        objects=r"(?:utasítás\w*|szabály\w*|irányelv\w*|korlátozás\w*|parancs\w*)",
+        jailbreak=r"(?:korlátozások nélkül|szűrők nélkül|szabályok nélkül|cenzúra nélkül|fejlesztői mód)",
+        now=r"(?:mostantól|ettől kezdve)",
+        reveal=r"(?:mutasd meg|mutasd|fedd fel|írd ki|ismételd meg|add meg|mondd el)",
+        sysprompt=r"(?:rendszer ?prompt\w*|rendszerutasítás\w*|rendszerüzenet\w*|szóról szóra|szó szerint)",
+        dont_apply=r"(?:szabályok[^.]{0,40}nem (?:érvényesek|vonatkoznak))",
+        conceal=r"(?:ne (?:mondd|szólj|áruld)[^.]{0,15}felhasználó\w*)",
+        output=r"(?:minden válasz végén)",
+        system_label=r"(?:RENDSZERÜZENET|RENDSZERÉRTESÍTÉS)",
+    ),
+)
+
+
+# An address to the model by name or role ("Assistant, ...", "@copilot,", "Hinweis an das
+# Modell"): a vocative followed by an imperative, or a note labelled for the AI.
+_AI_VOCATIVE = (
+    r"(?:^|[\n.!?:;(\[\"]\s*|\b(?:btw|ps|also|hey|hi|ok|okay|dear|attention|listen),?\s+)@?(?:assistant|ai|chatbot|bot|claude|gpt|chatgpt|copilot|gemini|llm|agent|model)\s*,\s+(?:\w+\s+){0,2}(?:stop|ignore|forget|instead|always|never|don't|make|tell|send|delete|grant|cancel|say|reply|respond|add|include|read|open|run|execute|email|forward|post|push|upload|book|disregard|you (?:should|will|need|are|have to))\b|\bthis is the user speaking\b"
+    r"|\b(?:hinweis|nachricht|anweisung|notiz) (?:an|für) (?:den |die |das )?(?:ki|ki-assistent\w*|assistent\w*|modell|sprachmodell|agent\w*)\b|\bnota (?:para|al|a) (?:el |la )?(?:asistente|ia|modelo|agente)\b|\b(?:note|message|consigne|instruction|directive)s?(?: \w+)? (?:pour|à) (?:l'|le |la )?(?:assistant|ia|mod[èe]le|agent)\b|\b(?:instrucci[óo]n|mensaje|aviso)(?: \w+)? para (?:el |la )?(?:asistente|ia|modelo|agente)\b|\b(?:anweisung|hinweis)(?: \w+)? für (?:den |die |das )?(?:ki|assistent\w*|modell)\b|\bnota per (?:l'|il )?(?:assistente|ia|modello|agente)\b|\bnota para o (?:assistente|modelo|agente)\b|(?:致|给|对)[^，。,\n]{0,12}(?:AI|人工智能)(?:助手|模型|代理)|AI(?:アシスタント|エージェント|モデル)(?:へ|に)(?:の)?(?:注意|指示|メッセージ|お知らせ)|AI (?:어시스턴트|모델|에이전트)에게|(?:примечание|сообщение|указание) для (?:ии|ассистента|модели|нейросети)\b"
+    r"|(?:^|[\n.!?:;\"]\s*)(?:asistente|assistente|assistent|ассистент|助手|アシスタント|어시스턴트)\s*[,，]\s"
 )
 
 
@@ -478,9 +623,9 @@ def _rules() -> list[Rule]:
         Rule("jailbreak.no_longer", 1.0, r"\byou are no longer (?:a |an |the )?[\w -]{0,30}(?:assistant|bot|model|ai)\b|\byour (?:rules|guidelines|instructions|restrictions|polic(?:y|ies)) (?:have|has) (?:changed|been (?:updated|lifted|removed|revoked|replaced))",
              H, "tells the model its identity or rules changed"),
         Rule("new_instructions", 1.0,
-             r"\b(?:your|my|the) new (?:directive|instructions?|rules|task|objective|role|system prompt|purpose|orders|goal) (?:is|are|supersedes?|overrides?|replaces?)\b|\bsupersedes? (?:all |any )?(?:prior|previous|earlier|other|existing) (?:ones|instructions|rules|directives|prompts)|\byour (?:real|true|actual) (?:task|goal|purpose|instructions?|objective) (?:is|are)\b",
+             r"\b(?:your|my|the) new (?:directive|instructions?|rules|task|objective|role|system prompt|purpose|orders|goal) (?:is|are|supersedes?|overrides?|replaces?)\b|\bsupersedes? (?:all |any )?(?:prior|previous|earlier|other|existing) (?:ones|instructions|rules|directives|prompts)|\byour (?:real|true|actual|new) (?:task|goal|purpose|instructions?|objective|job|mission|assignment) (?:now )?(?:is|are)\b",
              H, "replaces the model's instructions"),
-        Rule("new_instructions.label", 0.6, r"(?mi)^\W{0,4}(?:(?:new|updated|revised|additional) (?:instructions?|directives?|rules|system prompt)|neue anweisungen|nuevas instrucciones|nouvelles (?:instructions|consignes)|nuove istruzioni|novas instru[çc][õo]es|nieuwe instructies|nowe instrukcje|yeni talimatlar|новые инструкции|新的?指令|新しい指示|새로운 지시)\s*[:：]", M, "announces new instructions"),
+        Rule("new_instructions.label", 0.6, r"(?mi)^\W{0,4}(?:(?:new|updated|revised|additional|real|actual) (?:system |admin |operating |priority )?(?:instructions?|directives?|rules|system prompt|orders)|neue anweisungen|nuevas instrucciones|nouvelles (?:instructions|consignes)|nuove istruzioni|novas instru[çc][õo]es|nieuwe instructies|nowe instrukcje|yeni talimatlar|новые инструкции|新的?指令|新しい指示|새로운 지시)\s*[:：]|(?:={2,}|-{3,}|\*{3,})\s*(?:new|updated|revised|additional|real|actual) (?:system |admin |operating |priority )?(?:instructions?|directives?|rules|system prompt|orders)\s*[:：]", M, "announces new instructions"),
         Rule("you_modal", 0.45, r"\byou (?:must|should|shall|will|need to|have to|are required to|are instructed to|are hereby)\b(?:\s+(?:now|always|also|first|immediately))?", M, "second-person directive"),
         Rule("ai_addressed", 0.6,
              r"\b(?:(?:note|notice|message|instructions?|attention|important|reminder|memo) (?:to|for) (?:the |any |all |every )?(?:ai|llm|bot|assistant|model|agent|chatbot|language model|copilot|claude|gpt)s?\b|(?:if|when|while) you are an? (?:ai|llm|language model|assistant|ai assistant|agent|bot|large language model)\b|(?:ai|llm)s? (?:\w+ ){0,2}(?:reading|processing|reviewing|parsing|summari[sz]ing|integrating|analy[sz]ing|seeing) this\b|(?:to|for) any (?:ai|llm) (?:system|agent|assistant|model)s?\b|\bfor (?:ai|llm) (?:coding )?(?:agents?|assistants?)\b|\b(?:ai|llm) (?:coding )?agents? (?:\w+ ){0,3}should\b|important for the (?:assistant|ai|model|agent)|(?:assistant|model|agent|bot), (?:please |you must |now )|hereby instructed)",
@@ -501,7 +646,7 @@ def _rules() -> list[Rule]:
              r"(?mi)^\W{0,6}(?:#{1,4}\s*)?(?:system|assistant|developer|ai|human|user)\s*(?:message|prompt|instruction)?\s*[:>]\s*[^\n]{0,80}\b(?:you|your|ignore|grant|reveal|new instruction|must|now|admin|sure|here is|here's|allowed|may now|unrestricted|authori[sz]ed|confidential|password)\b",
              H, "line that impersonates a system or assistant turn"),
         Rule("fake_turn.end_marker", 0.6,
-             r"(?i)(?:end of (?:user input|input|document|context|conversation|file|data|instructions)|begin (?:system|new) (?:prompt|instructions)|-{3,}\s*(?:system|admin)\b|={3,}\s*(?:system|admin)\b)",
+             r"(?i)(?:end of (?:user input|input|document|context|conversation|file|data|instructions|ticket|e-?mail|message|page|text|comment|review|results?|transcript|article|post|thread|tool output|output)\s*(?:={2,}|-{2,}|\*{2,}|#{2,}|\]|>)|={2,}\s*end(?: of)?\s+\w+|begin (?:system|new) (?:prompt|instructions)|-{3,}\s*(?:system|admin)\b|={3,}\s*(?:system|admin)\b)",
              M, "delimiter that pretends the data ended and instructions begin"),
         Rule("fake_turn.reasoning", 0.6,
              r"(?i)(?:<thinking>|<reasoning>|\b(?:reasoning|thinking|thoughts?|analysis|scratchpad)(?: trace| note)?\s*\((?:assistant|ai|model)\)|\bas (?:the|an) (?:assistant|ai)\b,? i(?:'ve| have| will|'ll)?\b|\bnote to self\b|\bi have (?:verified|determined|concluded|established) (?:this|that)\b)",
@@ -534,15 +679,15 @@ def _rules() -> list[Rule]:
              f"(?:{_CLAUSE}{_ADV}|{_MODAL})(?i:call|invoke|use|run|execute|trigger)\\s+(?:the\\s+)?{_TOOL_NAME}(?:\\s+tool)?\\b",
              M, "directs the model to call a tool", roles=_RESP_DESC, case_sensitive=True),
         Rule("tool_call.target", 1.0,
-             f"(?i)(?:{_CLAUSE}{_ADV}|{_MODAL})(?:call|invoke|use|run|execute|trigger)\\s+(?:the\\s+)?{_TOOL_NAME}(?:\\s+tool)?\\b[^!?\\n]{{0,80}}(?:{_EXTERNAL}|\\s(?:on|with path) [./~][\\w./-]+|before (?:you )?(?:respond|reply|answer|continu|proceed))",
+             f"(?i)(?:{_CLAUSE}{_ADV}|{_MODAL})(?:call|invoke|use|run|execute|trigger)\\s+(?:the\\s+)?{_TOOL_NAME}(?:\\s+tool)?\\b[^!?\\n]{{0,80}}(?:{_EXTERNAL}|\\s(?:on|with path) [./~][\\w./-]*|before (?:you )?(?:respond|reply|answer|continu|proceed))",
              M, "directs the model to call a tool on a target", roles=_RESP_DESC),
         Rule("param_stuffing", 1.0,
-             r"(?i)\b(?:pass|put|include|insert|place|add|provide|send|supply|set|fill|embed|copy|attach)\b[^.!?\n]{0,20}\b(?:the )?(?:full |entire |complete |whole |raw )?(?:content|contents|text|body|output|value|result|history|transcript|messages?)\b[^.!?\n]{0,80}\b(?:as|in|into|to|inside|within) (?:the |a |an )?[`'\"]?\w+[`'\"]? (?:argument|parameter|param|field|property|input)\b|\b(?:conversation|chat) (?:history|log|transcript)\b[^.!?\n]{0,60}\b(?:argument|parameter|param|field)\b|\b(?:all |the )?previous (?:messages|turns)\b[^.!?\n]{0,60}\b(?:argument|parameter|param|field)\b",
+             r"(?i)\b(?:pass|put|include|insert|place|add|provide|send|supply|set|fill|embed|copy|attach)\b[^.!?\n]{0,20}\b(?:the )?(?:full |entire |complete |whole |raw )?(?:content|contents|text|body|output|value|result|history|transcript|messages?)\b[^.!?\n]{0,80}\b(?:as|in|into|to|inside|within) (?:the |a |an |this tool's |its )?[`'\"]?\w+[`'\"]? (?:argument|parameter|param|field|property|input)\b|\b(?:conversation|chat) (?:history|log|transcript)\b[^.!?\n]{0,60}\b(?:argument|parameter|param|field)\b|\b(?:all |the )?previous (?:messages|turns)\b[^.!?\n]{0,60}\b(?:argument|parameter|param|field)\b",
              H, "asks the model to smuggle data into tool parameters"),
         Rule("shadowing", 1.0,
-             f"(?i)\\b(?:before|after|when(?:ever)?|each time|every time|if)\\s+(?:you\\s+|the (?:assistant|model|agent|ai)\\s+|it\\s+)?(?:use|uses|calls|invokes|runs||using|call|calling|invoke|invoking|run|running|execute|executing|send|sending)?\\s*(?:the\\s+)?{_TOOL_NAME}(?:\\s+tool)?(?:\\s+is\\s+(?:called|used|invoked|executed|run))?(?:\\s+by any tool)?,?\\s+[^.!?\\n]{{0,60}}\\b(?:always|must|also|first|instead|make sure to|be sure to|remember to|you should)\\b"
+             f"(?i)\\b(?:before|after|when(?:ever)?|each time|every time|if)\\s+(?:you\\s+|the (?:assistant|model|agent|ai)\\s+|it\\s+)?(?:use|uses|calls|invokes|runs||using|call|calling|invoke|invoking|run|running|execute|executing|send|sending)?\\s*(?:the\\s+)?{_TOOL_NAME}(?:\\s+tool)?(?:\\s+is\\s+(?:called|used|invoked|executed|run))?(?:\\s+by any tool)?,?\\s+[^.!?\\n]{{0,60}}\\b(?:always|must|also|first|instead|make sure to|be sure to|remember to|you should|secretly|silently|quietly|covertly|automatically|additionally)\\b"
              r"|\b(?:when|if|whenever) the user (?:asks|requests|says|mentions|wants|types|tries)\b[^.!?\n]{0,100}\b(?:instead|always|automatically|actually|secretly|silently|without)\b"
-             r"|\binstead of (?:calling|using|invoking) [`'\"]?\w+|\b(?:this|the) tool (?:replaces|supersedes|overrides|shadows)\b|\b(?:by|for|from) any (?:other )?tool\b",
+             r"|\binstead of (?:calling|using|invoking) [`'\"]?\w+|\b(?:this|the) tool (?:replaces|supersedes|overrides|shadows)\b|\b(?:by|for|from) any (?:other )?tool\b|\bfrom (?:the |all )?other tools\b|\b(?:never|do not|don't) (?:call|use|invoke) the (?:original|other|built-?in|real)\b",
              H, "changes how the model uses other tools"),
         Rule("global_rule", 0.5,
              r"(?i)\b(?:for|in|across|on) (?:all|every|any|each) (?:file operations|requests|calls|tools?|tool calls|messages|emails|queries|http requests|operations|commands)\b|\bin this session\b|\bfor this session\b|\ball (?:http )?requests should\b",
@@ -562,6 +707,73 @@ def _rules() -> list[Rule]:
         Rule("output_directive", 1.0, f"(?i){_CLAUSE}{_ADV}(?:include|append|add|mention|insert|put|end|start|begin|prefix|write|print|output|state|repeat)\\b[^.!?\\n]{{0,80}}(?:to|in|into|at the end of|on) (?:your|every|each|all|any|all future|every future) (?:future )?(?:reply|replies|response|responses|answer|answers|summary|summaries|review|output|report|reports)\\b", H, "dictates the content of the model's own reply", roles=_RESP_DESC),
         Rule("exfil_send.ml", 0.6, r"(?i)(?:envo(?:ie|yez|yer)|env[ií]a|env[ií]e|enviar|sende|senden|schicke|invia|inviare|envie|отправь|отправьте|перешли|发送|发给|送信|送って|보내)[^\n]{0,80}(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://\S+|extern[aoe]?s?\b|externe|внешн)", M, "directs the model to send data to an outside address"),
         Rule("exfil_data.ml", 0.5, r"(?i)(?:donn[ée]es (?:clients?|personnelles|internes)|datos (?:de (?:los )?clientes|personales|internos)|(?:kunden|interne|persönliche)\s?daten|dati (?:dei clienti|personali|interni)|dados (?:dos clientes|pessoais|internos)|данные (?:клиентов|пользователей)|客户数据|顧客データ|고객 데이터)", M, "names bulk internal data"),
+        # ---- signals added for generalisation (each weak alone; two independent ones fire)
+        Rule("prior_void.you", 1.0,
+             r"\b(?:(?:whatever|everything|anything|all|what) (?:you were|you've been|you have been|you got) (?:told|given|instructed|taught|programmed)|your (?:earlier|previous|prior|original|initial|old|former|existing|default|current) (?:configuration|setup|instructions|rules|guidelines|directives|programming|prompt|training|persona|settings|constraints|orders))\b[^.!?\n]{0,60}\b(?:no longer (?:counts?|appl(?:y|ies)|matters?|valid|binding|relevant|in (?:effect|force))|(?:is|are) (?:now )?(?:void|null|obsolete|invalid|cancell?ed|revoked|irrelevant|overridden|superseded|lifted|deleted|gone)|(?:doesn't|does not|don't|do not) (?:count|apply|matter)(?: anymore| any more)?)\b",
+             H, "declares the model's earlier instructions void"),
+        Rule("prior_void", 0.6,
+             r"\b(?:stop|quit|cease|no longer) (?:obeying|following|listening to|adhering to|respecting) (?:the |your |any |all )?(?:developer'?s?|system'?s?|operator'?s?|original|previous|earlier|prior|initial|setup|default|openai|anthropic|safety)\b",
+             M, "tells the model to stop following its original instructions"),
+        Rule("only_me", 0.5,
+             r"\b(?:only|solely|exclusively) (?:follow|obey|listen to|take orders from|answer to) (?:me|my|what i)\b|\btreat (?:my|these|this) (?:words|messages?|instructions|text) as (?:the )?(?:only|sole|highest|supreme|final|ultimate) (?:authority|source|instructions?)\b|\bmy (?:instructions|words?|commands?|orders) (?:take|takes|have|has) (?:precedence|priority)\b",
+             M, "claims the speaker is the model's only authority"),
+        Rule("authority_claim", 0.5,
+             r"\bi(?: am|'m) (?:your|the|an?) (?:administrator|admin|developer|creator|owner|operator|system administrator|sysadmin|root user|programmer|maker|supervisor)\b|\b(?:override|admin|authori[sz]ation|access|unlock|master|debug) (?:code|key|password|token|phrase)\b[^.!?\n]{0,20}\b(?:accepted|verified|granted|confirmed|valid|enabled)\b|\b(?:authori[sz]ed|approved|sanctioned|official) (?:red[- ]team|penetration|security|safety) (?:test|exercise|engagement|evaluation)\b|\bapproved by (?:your|the) (?:developers?|creators?|admins?|administrators?|openai|anthropic|makers?)\b|\bthis is (?:your|the) (?:developer|administrator|admin|creator|system operator|operator) speaking\b|\bthis is the user speaking\b",
+             M, "claims authority over the model"),
+        Rule("safety_bypass.kv", 0.6,
+             r"\b(?:safety|content filter|filters?|moderation|guardrails?|restrictions|censorship|safe ?mode|alignment)(?: layer| filter| mode| checks?| system)?\s*[:=]\s*(?:off|disabled|false|none|0|deactivated|bypassed)\b",
+             M, "declares the model's safety switched off"),
+        Rule("roleplay_lock", 0.5,
+             r"\b(?:stay|remain|keep|staying) (?:fully |completely |always |strictly )?in character\b|\b(?:never|don't|do not) (?:ever )?break character\b|\b(?:answer|respond|reply|speak) (?:as|like) (?:that|this|the other|your (?:unfiltered|unrestricted|true|evil|shadow|uncensored)) (?:version|persona|ai|character|self)\b|\bif you (?:had|were|did not have|didn't have) (?:no|without) (?:guidelines|rules|restrictions|filters|limits|policies)\b",
+             M, "locks the model into an unrestricted role"),
+        Rule("no_disclaimer", 0.5,
+             r"\b(?:skip|omit|without|drop|leave out|no|(?:don't|do not|never) (?:add|include|give|use))\s+(?:any |the |all |your )?(?:disclaimers?|warnings? (?:or|and) disclaimers?|caveats|moraliz\w+|moralis\w+|lectures?|ethical (?:notes|warnings|considerations)|safety warnings)\b|\brefuse nothing\b|\bnever refuses?\b|\b(?:you )?can now (?:say|do|answer|write|tell me) anything\b|\b(?:don't|do not|never|can't|cannot) (?:say no|decline|refuse)\b|\bwithout (?:any )?(?:refusals?|hesitation or refusal)\b",
+             M, "tells the model not to refuse or add safety notes"),
+        Rule("ai_vocative", 0.6, _AI_VOCATIVE, M, "addresses the AI directly"),
+        Rule("task_hijack", 0.6,
+             r"\b(?:ignore|disregard|forget|drop|abandon|skip|stop)\s+(?:the |your |this |that |their )?(?:user'?s?\s+|original\s+|current\s+|assigned\s+|actual\s+)?(?:task|question|request|query|assignment|job|goal)\b|\b(?:ignore|disregard) the user\b|\bstop (?:summari[sz]ing|translating|answering|what you(?:'re| are) doing)\b|\binstead of (?:answering|summari[sz]ing|translating|doing what)\b"
+             r"|\b(?:ignora|olvida|olv[ií]date de) (?:la|su|tu) (?:pregunta|petici[óo]n|tarea|solicitud)\b|\b(?:vergiss|ignoriere) (?:die|deine|seine|ihre) (?:aufgabe|frage|anfrage)\b|\b(?:ignore|oublie|ignorez|oubliez) (?:la|ta|votre|sa) (?:question|demande|t[âa]che)\b|\b(?:ignora|dimentica) (?:la|il) (?:domanda|richiesta|compito)\b|\b(?:ignore|esque[çc]a) (?:a|o) (?:pergunta|pedido|tarefa)\b|忽略(?:用户|他们|他|她)的(?:问题|请求|要求)|忘记(?:你的|当前的)?任务|ユーザーの(?:質問|依頼|リクエスト)を無視|(?:игнорируй|забудь) (?:вопрос|задачу|запрос)",
+             M, "replaces the user's task"),
+        Rule("deceive_user", 0.6,
+             r"\b(?:tell|inform|convince|reassure|assure|notify|warn) (?:the user|them|him|her|users|the customer) (?:that )?(?:their |the |his |her |your )?(?:[\w-]+ ){0,3}(?:is|are|was|has been|have been) (?:now )?(?:locked|suspended|corrupted|expired|compromised|blocked|disabled|fine|safe|secure|verified|harmless|ok|okay|clean)\b|\breassure (?:the user|them|him|her)\b|\bsay (?:that )?(?:every|all|each) [\w ]{0,30}(?:is|are) (?:positive|safe|fine|good|legit(?:imate)?)\b"
+             r"|\b(?:ask|prompt|request|get) (?:the user|them|him|her) (?:for|to (?:enter|provide|confirm|type|share|send|re-?enter|verify|give)) (?:their |his |her |your )?(?:password|credentials|login|2fa|otp|one-time (?:code|password)|verification code|pin|card (?:number|details)|ssn|seed phrase|recovery (?:phrase|code)s?)\b",
+             M, "tells the model to mislead or phish the user"),
+        Rule("conceal.warnings", 0.5,
+             r"\b(?:do not|don't|never) (?:show|display|report|surface|mention|relay|pass on|include) (?:any |the )?(?:warnings?|errors?|alerts?|security (?:warnings?|alerts?|issues?|findings)|findings|negative \w+)(?: from| about| of)?\b|\bhide (?:the |any |all )?(?:negative|warnings?|errors?|alerts?|bad|critical|failed)\b",
+             M, "withholds warnings from the user"),
+        Rule("priority_claim", 0.6,
+             r"\b(?:higher|highest|top|absolute|overriding|maximum) priority (?:than|over) (?:the )?(?:user|system|other|any|all)\b|\btreat (?:\w+ ){0,6}as (?:coming from |if (?:they|it) (?:came|come) from )?(?:the )?(?:system|developer|administrator|admin)(?: prompt| messages?)?\b|\b(?:takes?|has|have) precedence over (?:the )?(?:user|system|other|all|any)\b",
+             M, "claims priority over the user or system"),
+        Rule("param_stuffing.conversation", 1.0,
+             r"\b(?:(?:full|entire|whole|complete) (?:text (?:of )?)?(?:the )?(?:conversation|chat|dialog(?:ue)?|transcript)|(?:conversation|chat) (?:so far|until now|up to now)|everything the user (?:has )?(?:said|wrote|typed|sent|asked)|all (?:of the )?(?:user'?s? )?(?:messages|prompts) (?:so far|in (?:this|the) (?:chat|conversation|session))|(?:channel|message|browsing|search) history)\b[^.!?\n]{0,80}\b(?:argument|parameter|param|field|property)\b",
+             H, "asks the model to smuggle the conversation into tool parameters"),
+        Rule("secret_param", 0.6,
+             f"(?i)(?P<obj>{_SECRET_STRONG})[^\\n]{{0,100}}(?:\\bparam(?:eter|etro|ètre)?s?\\b|\\bargument\\w*|\\bcampo\\b|\\bchamp\\b|\\bfeld\\b|\\bfield\\b|параметр\\w*|аргумент\\w*|参数|字段|パラメータ|매개변수)",
+             M, "names a secret next to a tool parameter"),
+        Rule("secret_access.agent", 1.0,
+             f"(?i)\\b(?:the )?(?:model|assistant|agent|ai|llm|client)\\s+(?:always\\s+|also\\s+|first\\s+|then\\s+)?(?:reads?|includes?|fills?|puts?|sends?|passes|appends?|adds?|attaches?|uploads?|forwards?|copies|populates?|inserts?|collects?|looks? up)\\b[^.!?\\n]{{0,80}}?(?P<obj>{_SECRET_STRONG})",
+             H, "describes the model reading or sending secrets"),
+        Rule("hidden_markup.bracket", 0.6,
+             r"\[\s*(?:assistant|ai|model|agent|llm|bot|system|admin|developer)[ _-]?(?:instructions?|note|notes|directive|message|command|override|only)\s*:|\{\{\s*(?:SYSTEM|ADMIN|INSTRUCTIONS?|ASSISTANT)\s*\}\}",
+             M, "bracketed note addressed to the model"),
+        Rule("hidden_css", 0.5,
+             r"<\w+[^>]{0,100}style\s*=\s*[\"'][^\"']{0,100}(?:display\s*:\s*none|font-size\s*:\s*0(?:px|pt|em)?\b|visibility\s*:\s*hidden|opacity\s*:\s*0(?:\.0+)?\b|color\s*:\s*(?:white|#fff\b|#ffffff)|(?:left|top)\s*:\s*-\d{3,})|<\w+[^>]{0,60}\b(?:hidden|aria-hidden\s*=\s*[\"']true)",
+             M, "text hidden from the reader with markup", roles=_RESP_DESC),
+        Rule("agent_must", 0.45,
+             r"\b(?:the )?(?:assistant|model|ai|agent|llm|chatbot) (?:must|should|shall|will|has to|needs to|is required to) (?:now |always |immediately )?(?:tell|inform|say|respond|reply|ask|direct|instruct|send|claim|state|insist)\b",
+             M, "directive aimed at the assistant in third person"),
+        Rule("deceive_user.redirect", 0.6,
+             r"\b(?:tell|ask|instruct|direct|urge|advise) (?:the user|them|users|the customer) to (?:call|phone|text|visit|go to|click|open|download|install|pay|transfer|wire|buy|send (?:money|payment|their))\b[^.!?\n]{0,80}\b(?:verify|confirm|unlock|restore|secure|claim|refund|account|password|payment|gift card|crypto|bitcoin)\b|\bclaim (?:that )?(?:the |these |all )?(?:results?|answers?|information|data) (?:come|comes|came) from (?:its|your) own\b",
+             M, "tells the model to mislead the user"),
+        Rule("no_confirm.ml", 0.6,
+             r"\bsans (?:demander|confirmation|(?:l'|leur |son )accord|(?:le |les )?pr[ée]venir)\b|\bsin (?:preguntar|confirmaci[óo]n|pedir permiso|avisar)\b|\bohne (?:nachzufragen|zu fragen|bestätigung|rückfrage|zustimmung)\b|\bsenza (?:chiedere|conferma|avvisare)\b|\bsem (?:perguntar|confirma[çc][ãa]o|avisar)\b|无需(?:用户)?确认|不要(?:询问|征求)|確認せずに|확인 없이|без (?:подтверждения|спроса|разрешения)|не спрашивая",
+             M, "removes user confirmation"),
+        Rule("destructive.ml", 0.45,
+             r"[.!?:;,\n]\s{0,3}(?:supprime[zs]?|efface[zs]?|elimina|borra|l[öo]sche|entferne|cancella|apaga|exclua|удали(?:те)?|сотри|删除|清空|削除|삭제)\s?[^.!?。\n]{0,40}(?:fichiers|archivos|dateien|file|arquivos|файл\w*|文件|ファイル|파일|r[ée]pertoire|directorio|verzeichnis|cartella|pasta|папк\w*|目录|base de donn[ée]es|datenbank|database)",
+             M, "destructive imperative", roles=_RESP_DESC),
+        Rule("urgency", 0.4,
+             r"\b(?:mandatory|required by (?:law|compliance|policy|security)|failure to (?:comply|do so)|compliance requirement|this is (?:critical|urgent|mandatory)|(?:critical|urgent) (?:security )?(?:update|requirement|instruction))\b",
+             M, "urgency or authority framing"),
         Rule("hidden_whitespace", 1.0, r"\S[^\n]{0,200}?[ \t\x{a0}\x{3000}]{40,}\S|\S\s*(?:\n[ \t]*){6,}\S", M, "content hidden after long whitespace", mention_ok=False, roles=_DESC),
     ]  # fmt: skip
     return r
@@ -585,7 +797,8 @@ _SEND_VERB = r"\b(?:send|forward|e-?mail|mail|post|upload|transmit|leak|exfiltra
 # all the rest. These forms report once per address, URL or run and still occur in
 # every match of the full part (RE2 confirms around them).
 _EXTERNAL_TRIGGER = (
-    r"(?:@[\w-]+\.[\w-]|https?://|\bexternal(?:ly)?\b|third[- ]party|\bwebhook\b|\battacker\b|"
+    r"(?:@[\w-]+\.[\w-]|(?:https?|s?ftp|scp|rsync|smb|wss?)://|\bexternal(?:ly)?\b|third[- ]party|\bwebhook\b|\battacker\b|"
+    r"\bpaste ?(?:bin|site)\b|\bpublic (?:gist|repo(?:sitory)?|bucket|channel|url|link)\b|\bgist\b|"
     r"outside (?:the|this) (?:organi[sz]ation|company|system)|\boutside\b)"
 )
 _RISK_TRIGGER = _widen(_RISK).replace(r"\.\./\.\./", r"(?:[^/]|[^.]/|[^.]\./)\.\./\.\./", 1)
@@ -598,6 +811,11 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
     "tool_call.target": (_TOOL_CALL_TRIGGER,),
     "directive_risk": (_RISK_TRIGGER,),
     "secret_access": (_widen(_SECRET_STRONG),),
+    # The secret slot sits mid-pattern in these (its end anchors are then embedded, which
+    # Hyperscan rejects); every match contains it.
+    "secret_param": (_widen(_SECRET_STRONG),),
+    "secret_access.agent": (_widen(_SECRET_STRONG),),
+    "ai_vocative": (_widen(_AI_VOCATIVE),),
     # The secret word with the preposition that opens the sink, in one expression: the two
     # words apart ("token", "response") are everywhere in API docs, together rarely.
     "secret_sink": (rf"\b{_SECRET_WEAK}\b[^.!?\n]{{0,60}}(?:in|into|to|inside|within|as)\s",),
@@ -642,6 +860,7 @@ _DESC_DIRECTIVES = frozenset(
         "no_confirm",
         "destructive",
         "protocol_smuggle",
+        "priority_claim",
     }
 )
 

@@ -492,6 +492,15 @@ def _not_identifier(value: str, ctx: Context, arg: Any) -> bool:
     return not re.fullmatch(r"[A-Za-z]+(?:[_.\-/][A-Za-z]+)*", value)
 
 
+@validator("not_reference")
+def _not_reference(value: str, ctx: Context, arg: Any) -> bool:
+    """Reject values that name another value instead of being one: attribute paths
+    (``settings.DB_PASSWORD2``, ``os.environ.TOKEN``) and constant names (``DB_PASS_V2``)."""
+    if re.fullmatch(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+", value):
+        return False
+    return not re.fullmatch(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+", value)
+
+
 # --- personal data ---------------------------------------------------------------------
 
 # Reserved for documentation (RFC 2606 / 6761) or not a mailbox of a person.
