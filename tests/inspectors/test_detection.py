@@ -225,3 +225,33 @@ async def test_large_messages_are_scanned_off_the_event_loop_with_the_same_findi
     assert isinstance(inline, Pass) and inline.findings == threaded.findings
     assert [x.rule for x in threaded.findings] == ["secrets.aws_access_key_id"]
     assert not isinstance(threaded, Modify)
+
+
+HIDE_MAIL = {"policy": {"rules": [{"name": "hide-mail", "match": {"tool": "lookup", "findings": {"rule": "pii.email"}},
+                                   "action": "redact"}]}}
+
+
+async def test_a_user_redact_rule_and_the_built_in_redaction_both_apply() -> None:
+    req = call("lookup", {})
+    f = frame({"jsonrpc": "2.0", "id": 1, "result": {"content": [
+        {"type": "text", "text": "mail jane.doe@acme-corp.com"}, {"type": "text", "text": f"key {KEY_ID}"}]}},
+        Direction.S2C, req)
+    d = await decide(f, extra=HIDE_MAIL)
+    texts = [c["text"] for c in d.frame.obj["result"]["content"]]
+    assert d.action == "modify" and "acme-corp" not in texts[0] and KEY_ID not in texts[1]
+    assert texts == ["mail [REDACTED by mcpwall]", "key [REDACTED:aws_access_key_id]"]
+
+
+async def test_two_redactions_of_one_field_never_splice_stale_spans() -> None:
+    d = await decide(result(f"mail jane.doe@acme-corp.com card {CARD} key {KEY_ID}", call("lookup", {})),
+                     extra=HIDE_MAIL)
+    text = text_of(d)
+    assert "acme-corp" not in text and KEY_ID not in text and CARD not in text
+    assert text.count("[") == text.count("]") and "]]" not in text and "l]" not in text
+
+
+async def test_trusting_one_kind_of_finding_does_not_wave_a_secret_through() -> None:
+    trust = {"policy": {"rules": [{"name": "trust-notes", "match": {"findings": {"category": "prompt_injection"},
+                                                                    "tool": "notes"}, "action": "allow"}]}}
+    d = await decide(result(f"{INJECTION} Also: {KEY_ID}", call("notes", {})), extra=trust)
+    assert d.action == "modify" and KEY_ID not in text_of(d) and "Ignore all previous" in text_of(d)

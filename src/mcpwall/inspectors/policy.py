@@ -27,7 +27,7 @@ from ..frame import Direction, Frame, Kind, encode
 from ..pipeline import PASS, Inspector
 from ..policy import budget as budgets
 from ..policy.dataflow import Flow
-from ..policy.engine import Facts, Policy, Ruling, compile_policy
+from ..policy.engine import CompiledRule, Facts, Policy, Ruling, compile_policy
 from ..policy.external import Cedar, Opa
 from ..policy.findings import FindingPolicy
 from ..policy.rules import Action, PolicySettings, RuleSet
@@ -175,15 +175,26 @@ class PolicyInspector(Inspector):
         if actions is None:
             return await self._rule(frame, session, findings)
         verdict = await self._rule(frame, session, findings) if self._rules_want(frame) else Pass()
-        if not isinstance(verdict, (Pass, Modify)) or (findings and self._explicit(verdict)):
+        if not isinstance(verdict, (Pass, Modify)):
             return verdict
+        if findings and verdict.rule:
+            # A user rule about findings decided about the findings it names; the built-in
+            # actions still apply to the others (a rule trusting injection in one tool's
+            # results, or redacting emails, must not let a secret beside them through).
+            rule = self._findings_rule(verdict.rule)
+            if rule is not None:
+                findings = [f for f in findings if not rule.finding_hit(f)]
+                if not findings:
+                    return verdict
         return actions.decide(frame, session, findings, verdict)
 
-    def _explicit(self, verdict: Verdict) -> bool:
-        """A user rule that matches findings decided: the built-in actions stand aside."""
-        return bool(verdict.rule) and any(
-            r.name == verdict.rule and r.match.findings is not None
-            for layer in self.compiled.policy.layers for r in layer.settings.rules)
+    def _findings_rule(self, name: str) -> CompiledRule | None:
+        """The user's rule called ``name``, when it matches on findings."""
+        for layer in self.compiled.policy.layers:
+            for r in layer.rules:
+                if r.rule.name == name and r.findings is not None:
+                    return r
+        return None
 
     async def _rule(self, frame: Frame, session: Session, findings: Sequence[Finding]) -> Verdict:
         compiled = self.compiled  # one policy for the whole message, even across a reload

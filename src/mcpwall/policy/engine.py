@@ -196,14 +196,14 @@ class CompiledRule:
             if redact is not None:
                 redact.append(hit)
         if self.findings is not None:
-            hits = [x for x in f.findings if self._finding_hit(x)] if f.findings else []
+            hits = [x for x in f.findings if self.finding_hit(x)] if f.findings else []
             if not hits:
                 return "no finding of that kind"
             if redact is not None:
                 redact.extend(x.path for x in hits if x.path)
         return ""
 
-    def _finding_hit(self, x: Finding) -> bool:
+    def finding_hit(self, x: Finding) -> bool:
         assert self.findings is not None
         cat, rule, sev, det = self.findings
         return ((cat is None or cat(x.category)) and (rule is None or rule(x.rule))

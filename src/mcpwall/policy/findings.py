@@ -219,6 +219,8 @@ class FindingPolicy:
             return Block([*base.findings, *notes, note], rule="detection.block", reason=reason,
                          data={"findings": _summary(blocks)})
         if redacts:
+            if isinstance(base, Modify) and listing is None:
+                redacts = _stale_spans(redacts, frame.obj, obj)
             obj = copy.deepcopy(obj)  # the original stays as it came, for the audit log
             done = redact(obj, _remap(redacts, obj, listing))
             if done:
@@ -311,6 +313,23 @@ def _remap(findings: list[Finding], obj: Any, listing: tuple[str, str, str] | No
         path = f"$.result.{field_name}[{at}]" + f.path[m.end():]
         out.append(Finding(f.category, f.rule, f.severity, f.message, path, f.span, f.detector,
                            f.remediation, f.extra))
+    return out
+
+
+def _stale_spans(findings: list[Finding], original: Any, changed: Any) -> list[Finding]:
+    """Findings whose field the user's ruling already rewrote (a redact rule, a truncation)
+    hide that field whole: their spans point into the original text, not the new one."""
+    out = []
+    for f in findings:
+        if f.span is not None and f.path:
+            try:
+                before, after = jsonpath.get(original, f.path), jsonpath.get(changed, f.path)
+            except (KeyError, IndexError, TypeError, ValueError):
+                before = after = None
+            if before != after:
+                f = Finding(f.category, f.rule, f.severity, f.message, f.path, None, f.detector, f.remediation,
+                            f.extra)
+        out.append(f)
     return out
 
 
