@@ -69,10 +69,17 @@ class ScanResult:
     findings: list[Finding] = field(default_factory=list)
     uninspected: list[str] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)
+    # True when the frame prefilter proved the message clean from its wire bytes (no
+    # field was extracted; see mcpwall.detect.prefilter)
+    prefiltered: bool = False
 
     @property
     def clean(self) -> bool:
         return not self.findings and not self.uninspected
+
+
+# The result of every frame the prefilter proves clean (one object: nothing to allocate).
+PREFILTERED = ScanResult(prefiltered=True)
 
 
 def _preview(value: str) -> str:
@@ -167,6 +174,7 @@ class Scanner:
         injection: bool = True,
         hidden_unicode: bool = True,
         max_field_chars: int = fieldmod.DEFAULT_MAX_FIELD_CHARS,
+        prefilter: bool = True,
     ) -> None:
         self.engine = engine if engine is not None else Engine.from_packs()
         self.max_field_chars = max_field_chars
@@ -188,6 +196,12 @@ class Scanner:
             self._inject_cands = getattr(inj, "candidates_from_hits", None)
             if self._inject_cands is None:
                 self._fused = None
+        self.prefilter: Any = None
+        if prefilter:
+            pre = _optional("mcpwall.detect.prefilter")
+            if pre is not None:
+                self.prefilter = pre.FramePrefilter(self.engine, injection=inj if self._inject is not None else None,
+                                                    max_field_chars=max_field_chars)
         variant_cls = getattr(norm, "Variant", None)
         self._raw_variant: Callable[[str], Any] = (
             (lambda t: variant_cls(t, "raw")) if variant_cls is not None else (lambda t: _RawVariant(t))
@@ -258,6 +272,25 @@ class Scanner:
             uninspected=[p for p, _ in skipped],
             reasons=dict(skipped),
         )
+
+    def scan_frame(
+        self,
+        raw: bytes,
+        obj: Any,
+        direction: Direction | str,
+        method: str | None = None,
+        *,
+        server: str | None = None,
+        tool: str | None = None,
+    ) -> ScanResult:
+        """:meth:`scan_message` for a frame whose exact wire bytes are ``raw``: when the
+        frame prefilter proves from them that nothing can be found, the result is clean
+        with ``prefiltered`` set and no field is extracted (the shared :data:`PREFILTERED`
+        result, which callers must not change)."""
+        pre = self.prefilter
+        if pre is not None and pre.clean(raw, direction, method):
+            return PREFILTERED
+        return self.scan_message(obj, direction, method, server=server, tool=tool)
 
     def scan_text(self, text: str, role: str, path: str = "$", *, server: str | None = None,
                   tool: str | None = None) -> list[Finding]:

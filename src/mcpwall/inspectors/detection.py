@@ -9,7 +9,9 @@ frame with a ``Pass``. The policy inspector, later in the pipeline, decides what
 Findings inside a catalogue listing also name the item they are in (``extra["item"]``), so
 that the policy can find the item again after an earlier inspector changed the list.
 Messages of ``offload_bytes`` or more are scanned on a worker thread: Hyperscan and RE2
-release the GIL, so the event loop keeps relaying other frames meanwhile.
+release the GIL, so the event loop keeps relaying other frames meanwhile. Most frames never
+get that far: the scanner's frame prefilter proves them clean from their wire bytes in one
+Hyperscan pass, without extracting a field (:mod:`mcpwall.detect.prefilter`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..detect.scanner import Scanner
 from ..frame import Frame, Kind
-from ..pipeline import Inspector
+from ..pipeline import PASS, Inspector
 from ..policy.findings import LISTINGS
 from ..session import Session
 from ..verdict import Finding, Pass, Severity, Verdict
@@ -51,12 +53,14 @@ class DetectionInspector(Inspector):
 
     async def inspect(self, frame: Frame, session: Session) -> Verdict:
         server = session.upstream or None
-        tool = frame.tool
         if self.offload_bytes and len(frame.raw) >= self.offload_bytes:
-            result = await asyncio.to_thread(self.scanner.scan_message, frame.obj, frame.direction, frame.method,
-                                             server=server, tool=tool)
+            result = await asyncio.to_thread(self.scanner.scan_frame, frame.raw, frame.obj, frame.direction,
+                                             frame.method, server=server, tool=frame.tool)
         else:
-            result = self.scanner.scan_message(frame.obj, frame.direction, frame.method, server=server, tool=tool)
+            result = self.scanner.scan_frame(frame.raw, frame.obj, frame.direction, frame.method, server=server,
+                                             tool=frame.tool)
+        if result.prefiltered:
+            return PASS
         findings = result.findings
         if result.uninspected:
             findings = [*findings, *(
