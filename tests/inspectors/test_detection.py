@@ -255,3 +255,16 @@ async def test_trusting_one_kind_of_finding_does_not_wave_a_secret_through() -> 
                                                                     "tool": "notes"}, "action": "allow"}]}}
     d = await decide(result(f"{INJECTION} Also: {KEY_ID}", call("notes", {})), extra=trust)
     assert d.action == "modify" and KEY_ID not in text_of(d) and "Ignore all previous" in text_of(d)
+
+
+async def test_a_secret_cut_by_budget_truncation_is_not_left_half_visible() -> None:
+    """Truncation may cut through a secret the detector found in the full text: the field is
+    then redacted whole rather than forwarding the secret's first characters."""
+    text = "x" * 105 + f" key {KEY_ID} " + "y" * 900  # the budget keeps about 118 characters
+    budget = {"policy": {"budgets": [{"tool": "read_*", "max_response_bytes": 300, "action": "truncate"}]}}
+    d = await decide(result(text, call("read_file", {})), extra=budget)
+    out = text_of(d)
+    assert d.action == "modify" and len(json.dumps(d.frame.obj)) <= 300
+    assert KEY_ID[:8] not in out
+    off = await decide(result(text, call("read_file", {})), extra={**budget, "detection": {"enabled": False}})
+    assert KEY_ID[:8] in text_of(off) and KEY_ID not in text_of(off)  # the cut does fall inside the key
