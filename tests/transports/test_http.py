@@ -76,7 +76,7 @@ async def _start(tmp_path: Path, overrides: dict[str, Any], upstream_headers: di
     app = App(settings)
     client = UpstreamClient(url, upstream_headers or {})
 
-    async def make(stateless: bool) -> Any:
+    async def make(stateless: bool, owner: str = "") -> Any:
         return HttpUpstream(client, stateless=stateless)
 
     gateway = Gateway(app, settings.http, make, url, "127.0.0.1", port)

@@ -3,7 +3,7 @@
 An upstream is reached over Streamable HTTP (:class:`~.upstream.HttpUpstream`), legacy
 HTTP+SSE (:class:`~.legacy.LegacySseUpstream`), a WebSocket
 (:class:`~.websocket.WebSocketUpstream`) or stdio (:class:`~.bridge.StdioChild`, one child
-per session). :meth:`Upstream.make` builds the back end of one session; fronts that carry
+per session; warm pooled children for stateless requests). :meth:`Upstream.make` builds the back end of one session; fronts that carry
 plain messages wrap a Streamable HTTP back end in :class:`~.emulator.StreamableClient`
 (:meth:`Upstream.make_message`).
 """
@@ -35,6 +35,7 @@ class Upstream:
         self.label = url if url is not None else " ".join(self.command)
         self.client: Any = None
         self._tools: dict[str, Any] = {}
+        self._pool: Any = None  # warm children for stateless requests (stdio only)
         if url is not None:
             from .upstream import UpstreamClient
 
@@ -52,11 +53,17 @@ class Upstream:
         """Tool definitions seen for this upstream (shared with its HTTP client)."""
         return self.client.tools if self.client is not None else self._tools
 
-    async def make(self, stateless: bool = False) -> Any:
-        """The back end of one new session (not started yet)."""
+    async def make(self, stateless: bool = False, owner: str = "") -> Any:
+        """The back end of one new session (not started yet); ``owner`` is the caller's
+        identity, which a stateless request's warm child is never shared across."""
         if self.transport == "stdio":
-            from .bridge import StdioChild
+            from .bridge import ChildPool, StdioChild
 
+            if stateless:
+                if self._pool is None:
+                    self._pool = ChildPool(self.command, self.env, self.settings.child,
+                                           self.settings.limits.max_message_bytes)
+                return self._pool.lease(owner)
             return StdioChild(self.command, self.env, self.settings.child, self.settings.limits.max_message_bytes)
         if self.transport == "sse":
             from .legacy import LegacySseUpstream
@@ -80,5 +87,7 @@ class Upstream:
         return backend
 
     async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
         if self.client is not None:
             await self.client.close()

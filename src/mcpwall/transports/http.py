@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-BackendFactory = Callable[[bool], Awaitable[Backend]]
+BackendFactory = Callable[[bool, str], Awaitable[Backend]]  # (stateless, owner)
 
 
 @dataclass(eq=False)
@@ -593,7 +593,7 @@ class Gateway:
 
     async def _new_session(self, owner: str, *, stateless: bool = False, target: Target | None = None) -> FrontSession:
         target = target if target is not None else self.root_target()
-        backend = await target.make(stateless)
+        backend = await target.make(stateless, owner)
         relay = self.app.relay(upstream=target.label)
         sid = None if stateless else secrets.token_urlsafe(24)
         session = FrontSession(self, sid, owner, backend, relay, target)

@@ -110,7 +110,7 @@ def cmd_proxy(args: argparse.Namespace) -> int:
 
         legs = {name: up for name, up in named.items() if settings.upstreams[name].aggregate}
 
-        async def make_aggregate(stateless: bool) -> Any:
+        async def make_aggregate(stateless: bool, owner: str = "") -> Any:
             return Aggregator(settings, legs)
 
         label = "aggregate(" + ",".join(legs) + ")"
