@@ -74,7 +74,7 @@ async def test_a_child_with_a_request_still_in_flight_is_not_lent_again(tmp_path
     app = App(Settings.model_validate({"audit": {"enabled": False}}))
     p = pool()
     try:
-        lease, relay, client = await borrow(app, p, "alice")
+        lease, relay, _client = await borrow(app, p, "alice")
         first = lease.inner
         assert first is not None and first.child is not None
         waiting = decode(b'{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{}}', Direction.C2S)

@@ -373,7 +373,7 @@ class Gateway:
         """A new session for a message front: the target's back end, as a message back end."""
         from .emulator import StreamableClient
 
-        backend: Any = await target.make(False)
+        backend: Any = await target.make(False, owner)
         if not getattr(backend, "emulated", False):
             backend = StreamableClient(backend)
         relay = self.app.relay(upstream=target.label, client=peer, server=backend)
