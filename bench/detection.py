@@ -279,6 +279,13 @@ def main() -> None:
         if rows:
             score(rows, fn, own_only, args.misses if part == "tune" else 0,
                   f"held-out split {os.path.relpath(d)} ({note})")
+        # each set apart too: every set was split before its own round of tuning, so the
+        # newest set's final split is the least contaminated figure
+        files = sorted(glob.glob(os.path.join(d, "*.jsonl")))
+        if len(files) > 1:
+            for p in files:
+                score(load(p), fn, own_only, args.misses if part == "tune" else 0,
+                      f"held-out split {os.path.relpath(p)} ({note}; this set only)")
 
     if ERRORS:
         print(
