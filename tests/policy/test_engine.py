@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mcpwall.errors import ConfigError
 from mcpwall.frame import Direction, Frame, decode, encode
 from mcpwall.inspectors.policy import PolicyInspector
 from mcpwall.policy import commands, paths
 from mcpwall.policy.engine import Facts, compile_policy
-from mcpwall.policy.rules import Action, PolicySettings
+from mcpwall.policy.rules import Action, Glob, PolicySettings
 from mcpwall.session import Identity, Session
 from mcpwall.verdict import Block, Finding, Modify, Pass, Severity
 
@@ -304,3 +306,12 @@ async def test_redact_replaces_the_secret_span_in_a_request() -> None:
     v = await inspector.review(f, Session(), [HIGH_SECRET])
     assert isinstance(v, Modify)
     assert v.obj["params"]["arguments"]["k"].endswith("xyz") and "REDACTED" in v.obj["params"]["arguments"]["k"]
+
+
+@given(pattern=st.text(alphabet="ab*?[]!-c", max_size=8), text=st.text(alphabet="abc-]!*", max_size=10))
+def test_globs_match_exactly_what_fnmatch_matches(pattern: str, text: str) -> None:
+    """Globs are matched without backtracking regexes (``*`` by find, the rest by RE2), and
+    must agree with the standard library's case-sensitive fnmatch."""
+    import fnmatch
+
+    assert Glob([pattern])(text) == fnmatch.fnmatchcase(text, pattern)

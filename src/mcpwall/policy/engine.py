@@ -30,7 +30,7 @@ from ..errors import ConfigError
 from ..verdict import Finding
 from . import commands, paths
 from .dataflow import Labeller
-from .rules import Action, Budget, Glob, PolicySettings, Rule
+from .rules import Action, Budget, Glob, PolicySettings, Rule, search_regex
 
 _DEFAULT_KINDS = frozenset({"request", "notification"})
 _ALL_KINDS = frozenset({"request", "notification", "response"})
@@ -119,7 +119,7 @@ class CompiledRule:
             # Rules about findings look at every message (results carry secrets too);
             # other rules are about what a peer asks for.
             self.kinds = _ALL_KINDS if m.findings is not None else _DEFAULT_KINDS
-        self.args = [(_Getter(a.path), Glob(a.glob) if a.glob else None, re.compile(a.regex) if a.regex else None)
+        self.args = [(_Getter(a.path), Glob(a.glob) if a.glob else None, search_regex(a.regex) if a.regex else None)
                      for a in (m.arguments or [])]
         self.path = m.path
         self.path_root = m.path.root if m.path and m.path.root else None

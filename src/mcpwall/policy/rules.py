@@ -19,7 +19,6 @@ policy:
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -66,24 +65,34 @@ def _as_list(value: Any) -> list[str] | None:
 
 
 class Glob:
-    """A compiled set of glob patterns; matches when any pattern matches the whole text."""
+    """A compiled set of glob patterns; matches when any pattern matches the whole text.
 
-    __slots__ = ("_exact", "_regex", "patterns")
+    Arguments are attacker-controlled and may be megabytes long, so matching must stay
+    linear: plain names are a set lookup, patterns with ``*`` as their only wildcard (the
+    common ``*evil*``, ``https://*``) are matched with ``startswith``/``find``/``endswith``
+    (greedy leftmost matching is exact for ``*``), and only patterns with ``?`` or ``[...]``
+    go to a regular expression (RE2, linear, when installed).
+    """
+
+    __slots__ = ("_exact", "_regex", "_stars", "patterns")
 
     def __init__(self, patterns: list[str]) -> None:
         self.patterns = patterns
         literal = [p for p in patterns if not any(c in p for c in "*?[")]
-        # Plain names (the common case) are a set lookup; only real globs pay for a regex.
         self._exact = frozenset(literal)
-        wild = [p for p in patterns if p not in self._exact]
-        self._regex = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in wild)) if wild else None
+        self._stars = [p.split("*") for p in patterns if p not in self._exact and not any(c in p for c in "?[")]
+        wild = [p for p in patterns if p not in self._exact and any(c in p for c in "?[")]
+        self._regex = _full_regex("|".join(f"(?:{_glob_regex(p)})" for p in wild)) if wild else None
 
     def __call__(self, text: str | None) -> bool:
         if text is None:
             return False
         if text in self._exact:
             return True
-        return self._regex is not None and self._regex.match(text) is not None
+        for parts in self._stars:
+            if _star_match(parts, text):
+                return True
+        return self._regex is not None and self._regex(text)
 
     @property
     def matches_everything(self) -> bool:
@@ -94,6 +103,70 @@ class Glob:
         if self.matches_everything:
             return True
         return all(p in self.patterns or (not any(c in p for c in "*?[") and self(p)) for p in other.patterns)
+
+
+def _star_match(parts: list[str], text: str) -> bool:
+    """Whether ``text`` matches the glob ``"*".join(parts)`` (``parts`` has two or more)."""
+    first, last = parts[0], parts[-1]
+    if len(text) < len(first) + len(last) or not text.startswith(first) or not text.endswith(last):
+        return False
+    pos, end = len(first), len(text) - len(last)
+    for middle in parts[1:-1]:
+        if middle:
+            found = text.find(middle, pos, end)
+            if found < 0:
+                return False
+            pos = found + len(middle)
+    return True
+
+
+def _glob_regex(pattern: str) -> str:
+    """A glob as a regular expression body (``*``, ``?``, ``[...]``; everything else literal)."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "*":
+            out.append("(?s:.*)")
+        elif c == "?":
+            out.append("(?s:.)")
+        elif c == "[":
+            j = pattern.find("]", i + 2 if pattern[i + 1: i + 2] in ("!", "]") else i + 1)
+            if j < 0:
+                out.append(re.escape(c))
+            else:
+                body = pattern[i + 1: j]
+                neg = body.startswith("!")
+                body = body[1:] if neg else body
+                out.append("[" + ("^" if neg else "") + body.replace("\\", "\\\\") + "]")
+                i = j
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+def _full_regex(body: str) -> Any:
+    """A whole-text matcher for ``body``: RE2 when installed (linear time), else ``re``."""
+    try:
+        import re2
+
+        compiled = re2.compile(body)
+        return lambda text: compiled.fullmatch(text) is not None
+    except Exception:  # no RE2, or a construct it lacks
+        std = re.compile(body)
+        return lambda text: std.fullmatch(text) is not None
+
+
+def search_regex(pattern: str) -> Any:
+    """An unanchored matcher for a user's ``regex`` (RE2 when it can, else ``re``), with
+    ``.search(text)`` and ``.pattern``."""
+    try:
+        import re2
+
+        return re2.compile(pattern)
+    except Exception:
+        return re.compile(pattern)
 
 
 class ArgumentMatch(_Model):
