@@ -25,7 +25,7 @@ from mcpwall.transports.stdio import LineReader, Oversized
 
 TESTS = Path(__file__).resolve().parents[1]
 ECHO = TESTS / "servers" / "echo_server.py"
-TIMEOUT = 20
+TIMEOUT = 60  # generous: a loaded CI machine can take seconds to start a wrap
 
 
 def reader_over(data: bytes, chunk: int) -> LineReader:
