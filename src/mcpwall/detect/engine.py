@@ -284,7 +284,9 @@ def parse_rule(data: Mapping[str, Any], pack: str) -> Rule:
 
 def load_pack(path: Path) -> list[Rule]:
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml when PyYAML has it: the built-in packs parse in ~30 ms instead of ~300 ms,
+        # which every `mcpwall wrap` start pays.
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as e:
         raise PackError(f"cannot read rule pack {path}: {e}") from None
     if not isinstance(doc, Mapping) or not isinstance(doc.get("rules"), list):
