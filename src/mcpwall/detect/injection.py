@@ -74,7 +74,7 @@ _CLAUSE = (
     r"immediately|automatically|silently|quietly|simply|secretly|additionally|instead|you to)\s+)"
 )
 _ADV = r"(?:(?:please|also|first|then|always|now|just|simply|immediately|automatically|silently|quietly|secretly|kindly|additionally|instead|must|should)\s+){0,3}"
-_MODAL = r"(?:\b(?:you|agents?|assistants?|models?|requests?|calls?|it|this tool)\s+)?(?:must|should|shall|need to|needs to|have to|has to|are required to|is required to|is expected to|is supposed to|ought to|(?:wants?|needs?|asks?|would like|expects?) you to)\s+(?:always\s+|also\s+|first\s+)?"
+_MODAL = r"(?:\b(?:you|agents?|assistants?|models?|requests?|calls?|it|this tool)\s+)?(?:must|should|shall|need to|needs to|have to|has to|are required to|is required to|is expected to|is supposed to|ought to|(?:wants?|needs?|asks?|would like|expects?) you to)\s+(?:(?:always|also|first|now|immediately)\s+)?"
 
 _EXFIL_VERBS = _alt(
     [
@@ -133,7 +133,8 @@ _RISK = _alt(
         r"\b\d{3,}\s+times", r"until (?:it )?succe", r"\bforever\b", r"infinite(?:ly| loop)", r"tool registry",
         r"register (?:it|this|them)?\s*(?:as|under the name)", r"list_changed", r"notifications/", r"sampling/createmessage",
         r"\bx-[a-z][\w-]+(?::| header)", r"cookie:\s*\w+=", r"\bstdout\b", r"the original (?:body|command|message|request|prompt)",
-        r"audit mailbox", r"@\S*(?:attacker|evil|exfil)", r"attacker[-.]", r"/etc/cron", r"/proc/self", r"cron\.d",
+        r"audit mailbox", r"@\S*(?:attacker|evil|exfil)", r"delete\s+from\s+\w+", r"truncate\s+table", r"drop\s+(?:database|schema)",
+        r"\brm\s+-(?:rf|fr|r)\b", r"\b(?:curl|wget)\s[^|\n]{0,100}\|\s*(?:sudo\s+)?(?:ba|z)?sh\b", r"attacker[-.]", r"/etc/cron", r"/proc/self", r"cron\.d",
         _SECRET_STRONG,
     ]
 )  # fmt: skip
@@ -197,15 +198,15 @@ LANGS: tuple[_Lang, ...] = (
     _Lang(
         "en",
         verbs=r"\b(?:ignore|disregard|forget|override|bypass|discard|drop|abandon|neglect|set aside|throw out|skip|cancel|nullify|overrule|do not follow|don't follow|stop following|no longer follow)\b",
-        objects=r"\b(?:instructions?|rules?|guidelines|directives?|prompts?|guardrails|programming|constraints|restrictions|(?:content |usage |safety |confidentiality |privacy |moderation |security |ethics |your |its |all )polic(?:y|ies)|safeguards|system messages?|developer messages?|orders|commands given|everything (?:above|before|prior|you were told|you've been (?:told|given)|we discussed|said)|all (?:of )?the above|the above|what you were told)\b",
-        jailbreak=r"\b(?:no|without(?: any)?|free (?:of|from)|zero) (?:content |safety |ethical |moral )?(?:restrictions?|limits?|limitations|filters?|rules|censorship|guidelines|boundaries|ethics|morals|ethical guidelines|moral (?:guidelines|compass)|content polic(?:y|ies)|safety (?:rules|guidelines))\b|\b(?:freed|released|liberated|unshackled|broken free) from (?:\w+'s |your |all |any |the |its )?(?:\w+ )?(?:limitations|restrictions|rules|guidelines|constraints|programming|filters|shackles|chains|policies)\b|\b(?:unrestricted|uncensored|unfiltered|jailbroken|unbound|unlimited) (?:mode|model|assistant|ai|version|response|answers?|access)\b|\b(?:developer|god|dan|jailbreak|unrestricted|evil) mode\b|\bdo anything now\b|\byou are (?:now )?dan\b",
+        objects=r"\b(?:instructions?|rules?|guidelines|directives?|prompts?|guardrails|programming|constraints|restrictions|(?:content |usage |safety |confidentiality |privacy |moderation |security |ethics |your |its |all )polic(?:y|ies)|safeguards|system messages?|developer messages?|orders|commands given|everything (?:above|before|prior|you were told|you've been (?:told|given)|we discussed|said)|all (?:of )?the above|the above|what you were told|what you were (?:asked|instructed|given|told) (?:to do )?(?:earlier|before|previously|at the start))\b",
+        jailbreak=r"\b(?:no|without(?: any)?|free (?:of|from)|zero) (?:content |safety |ethical |moral )?(?:restrictions?|limits?|limitations|filters?|rules|censorship|guidelines|boundaries|ethics|morals|ethical guidelines|moral (?:guidelines|compass)|content polic(?:y|ies)|safety (?:rules|guidelines))\b|\b(?:freed|released|liberated|unshackled|broken free) from (?:\w+'s |your |all |any |the |its )?(?:\w+ )?(?:limitations|restrictions|rules|guidelines|constraints|programming|filters|shackles|chains|policies)\b|\b(?:unrestricted|uncensored|unfiltered|jailbroken|unbound|unlimited) (?:mode|model|assistant|ai|version|response|answers?|access)\b|\b(?:god|dan|jailbreak|unrestricted|evil) mode\b|\bdo anything now\b|\byou are (?:now )?dan\b",
         now=r"\b(?:from now on|from this point (?:on|forward)|going forward|henceforth|for the rest of (?:this|the) (?:conversation|session|task)|you are now|you're now|you now|you will now|starting now|(?:the )?(?:assistant|model|ai|chatbot) (?:now|from now on) (?:has|is|will|operates|runs|responds|answers))\b",
-        reveal=r"\b(?:reveal|print|show|output|repeat|display|dump|leak|recite|disclose|expose|tell me|give me|write out|spell out|summari[sz]e|copy|paste|return|list|translate|quote|reproduce|encode|what (?:is|are|was|were)|what does)\b",
-        sysprompt=r"\b(?:(?:your |the )?(?:system|initial|original|hidden|secret|internal|developer|operating|pre-?)\s?(?:prompt|instructions|message|directives|rules|configuration)|instructions you were given|(?:words|text|everything|content) (?:above|before this)|context window|your (?:confidential|private|startup|initiali[sz]ation|setup|underlying|core|governing|very first|first) (?:instructions|prompt|rules|guidelines|directives|configuration|setup|programming|text|message)|(?:initiali[sz]ation|startup|boot|setup|pre-?conversation) (?:text|prompt|instructions|message)|(?:text|everything|words|content)\b[^.!?\n]{0,30}\b(?:before|above) ['\"]?(?:user|human)|in your (?:context window|context|memory) (?:exactly|verbatim|word for word)|instructions (?:did |that |which )?(?:your (?:creators?|developers?|makers?|operators?|company|owners?)|openai|anthropic) (?:give|gave|wrote|set|provide|provided)|your (?:full |exact |complete |hidden )?(?:prompt|instructions|guidelines|rules) (?:verbatim|word for word|exactly))\b",
+        reveal=r"\b(?:reveal|print|show|output|repeat|display|dump|leak|recite|disclose|expose|tell me|give me|write out|spell out|summari[sz]e|copy|paste|return|list|translate|quote|reproduce|encode|what (?:is|are|was|were) (?:written |said |contained )?(?:in )?(?:your|the)|what does)\b",
+        sysprompt=r"\b(?:(?:your |the )?(?:system|initial|original|hidden|secret|internal|developer|operating|pre-?)\s?(?:prompt|instructions|message|directives|rules|configuration)|instructions you were given|(?:words|text|everything|content) (?:above|before this)|context window|your (?:confidential|private|startup|initiali[sz]ation|setup|underlying|core|governing|very first|first) (?:instructions|prompt|rules|guidelines|directives|configuration|setup|programming|text|message)|(?:initiali[sz]ation|startup|boot|setup|pre-?conversation) (?:text|prompt|instructions|message)|(?:text|everything|words|content)\b[^.!?\n]{0,30}\b(?:before|above) ['\"]?(?:user|human)|in your (?:context window|context|memory) (?:exactly|verbatim|word for word)|instructions (?:did |that |which )?(?:your (?:creators?|developers?|makers?|operators?|company|owners?)|openai|anthropic) (?:give|gave|wrote|set|provide|provided)|your (?:full |exact |complete |hidden )?(?:prompt|instructions|guidelines|rules) (?:verbatim|word for word|exactly)|(?:first|initial|opening) (?:\d+ |few )?(?:words|lines|sentences|characters|tokens|messages?) (?:you (?:were|have been) given|of (?:your|the|this) (?:context|conversation|prompt|instructions))|before (?:i|the user) (?:said|wrote|typed|asked) anything|before my first message|instructions you (?:had|received|got) (?:before|earlier|at the start|initially))\b",
         dont_apply=r"\b(?:(?:rules|guidelines|restrictions|polic(?:y|ies)|filters|limits|safety \w+) (?:do not|don't|does not|doesn't|no longer|never|won't) (?:apply|matter|exist|bind)|(?:were|are|was|is) not (?:meant|intended|designed) for (?:this|these|me|us)|exempt from (?:the |all |any |your |usual |normal )*(?:restrictions|rules|guidelines|polic(?:y|ies)|safety|filters|limits))\b",
-        conceal=r"\b(?:(?:do not|don't|never|without) (?:tell|telling|mention|mentioning|inform|informing|notify|notifying|alert|alerting|reveal|revealing|show|showing|disclose|disclosing|let|letting|warn|warning) (?:this |it |anything |that )?(?:to )?(?:the |your )?(?:user|human|operator)|(?:the )?(?:user|human) (?:must|should|does|need|will) (?:not|never) (?:know|see|notice|be told|find out)|(?:keep|hide) (?:this|it|that|these instructions)? ?(?:secret|hidden|confidential|private)? ?from (?:the )?(?:user|human)|without (?:the )?(?:user'?s? )?(?:knowledge|noticing|knowing|seeing)|invisible to the user|(?:must not|mustn't|should not|shouldn't|never|do not|don't) (?:reveal|mention|disclose|admit|acknowledge) (?:that )?(?:this tool|the tool|this server|you used|you called|it was used)|(?:do not|don't|never) (?:mention|reveal|disclose) (?:these|this|that) (?:instructions?|note|step)|between (?:you and me|us)|(?:do not|don't|never|without) (?:bring(?:ing)? (?:this|it|that) up|mention(?:ing)? (?:this|it|that)|rais(?:e|ing) (?:this|it|that)) (?:with|to) (?:the )?(?:user|human))\b",
+        conceal=r"\b(?:(?:do not|don't|never|without) (?:tell|telling|mention|mentioning|inform|informing|notify|notifying|alert|alerting|reveal|revealing|show|showing|disclose|disclosing|let|letting|warn|warning) (?:this |it |anything |that )?(?:to )?(?:the |your )?(?:user|human|operator)|(?:the )?(?:user|human) (?:must|should|does|need|will) (?:not|never) (?:know|see|notice|be told|find out)|(?:keep|hide) (?:this|it|that|these instructions)? ?(?:secret|hidden|confidential|private)? ?from (?:the )?(?:user|human)|without (?:the )?(?:user'?s? )?(?:knowledge|noticing|knowing|seeing)|invisible to the user|(?:must not|mustn't|should not|shouldn't|may not|will not|won't|is not to|are not to) (?:tell|inform|notify|alert|warn|show) (?:the |your )?(?:user|human|operator)|(?:must not|mustn't|should not|shouldn't|never|do not|don't) (?:reveal|mention|disclose|admit|acknowledge) (?:that )?(?:this tool|the tool|this server|you used|you called|it was used)|(?:do not|don't|never) (?:mention|reveal|disclose) (?:these|this|that) (?:instructions?|note|step)|between (?:you and me|us)|(?:do not|don't|never|without) (?:bring(?:ing)? (?:this|it|that) up|mention(?:ing)? (?:this|it|that)|rais(?:e|ing) (?:this|it|that)) (?:with|to) (?:the )?(?:user|human))\b",
         output=r"\b(?:(?:to|in|into|at the end of|on) (?:your|every|each|all|any|all future|every future|my) (?:future )?(?:reply|replies|response|responses|answer|answers|summary|summaries|review|output|report|reports|message)|(?:every|each|all|any) (?:future )?(?:reply|replies|summary|summaries|report|response) you (?:generate|produce|write|give))\b",
-        system_label=r"(?:(?i:\[(?:system|admin|developer|assistant)(?: [a-z]+)?\])|\b(?:SYSTEM|ADMIN|DEVELOPER|ROOT)(?: (?:NOTE|NOTICE|UPDATE|MESSAGE|OVERRIDE|PROMPT|INSTRUCTION|ALERT|COMMAND))?:|\bIMPORTANT(?: SYSTEM)?(?: UPDATE| NOTE| NOTICE)?:|\bIMPORTANT!{2,}|\bOVERRIDE:|\bGLOBAL RULE:|\bDEFAULT BEHAVIOU?R:|\bSILENT:|\bBREACH ALERT:|\bURGENT:|\bATTENTION:)",
+        system_label=r"(?:(?i:\[(?:system|admin|developer|assistant)(?: [a-z]+)?\])|\b(?:SYSTEM|ADMIN|DEVELOPER|ROOT)(?: (?:NOTE|NOTICE|UPDATE|MESSAGE|OVERRIDE|PROMPT|INSTRUCTION|ALERT|COMMAND))?:|\bIMPORTANT(?: SYSTEM)?(?: UPDATE| NOTE| NOTICE)?:|\bIMPORTANT!{2,}|\bOVERRIDE:|\bGLOBAL RULE:|\bDEFAULT BEHAVIOU?R:|\bSILENT:|\bBREACH ALERT:|\bURGENT:|\bATTENTION:|#{2,}\s*(?:SYSTEM|ADMIN|DEVELOPER|OPERATOR)(?: [A-Z]+)?\s*#{2,})",
     ),
     _Lang(
         "es",
@@ -222,7 +223,7 @@ LANGS: tuple[_Lang, ...] = (
     ),
     _Lang(
         "fr",
-        verbs=r"(?:ignore|ignorez|ignorer|oublie|oubliez|ne tiens pas compte|ne tenez pas compte|fais abstraction|faites abstraction|n'applique plus|ne suis plus|ne suivez plus)",
+        verbs=r"\b(?:ignore|ignorez|ignorer|oublie|oubliez|ne tiens pas compte|ne tenez pas compte|fais abstraction|faites abstraction|n'applique plus|ne suis plus|ne suivez plus)\b",
         objects=r"(?:instructions|consignes|r[èe]gles|directives|indications|restrictions|tout ce qui pr[ée]c[èe]de|tout ce qu'on t'a dit)",
         jailbreak=r"(?:sans (?:aucune )?(?:restrictions?|filtres?|limites?|r[èe]gles|censure)|mode (?:d[ée]veloppeur|dieu|sans restriction))",
         now=r"(?:d[ée]sormais|dor[ée]navant|[àa] partir de maintenant|tu es maintenant|vous [êe]tes maintenant|vous [êe]tes d[ée]sormais)",
@@ -363,7 +364,7 @@ LANGS: tuple[_Lang, ...] = (
         reveal=r"(?:보여|알려|출력|공개|반복|말해)",
         sysprompt=r"(?:시스템 프롬프트|시스템 지침|시스템 메시지|초기 지시|원래 지시|그대로)",
         dont_apply=r"(?:규칙[^.]{0,20}(?:적용되지 않|해당되지 않))",
-        conceal=r"(?:사용자에게 (?:말하지|알리지|알려주지) ?(?:마|말|않))",
+        conceal=r"(?:사용자에게(?:는)? (?:말하지|알리지|알려주지) ?(?:마|말|않))",
         output=r"(?:모든 (?:답변|응답)의 (?:끝|마지막))",
         system_label=r"(?:시스템 알림|시스템 메시지[:：])",
         object_first=True,
@@ -533,7 +534,7 @@ LANGS: tuple[_Lang, ...] = (
 # An address to the model by name or role ("Assistant, ...", "@copilot,", "Hinweis an das
 # Modell"): a vocative followed by an imperative, or a note labelled for the AI.
 _AI_VOCATIVE = (
-    r"(?:^|[\n.!?:;(\[\"]\s*|\b(?:btw|ps|also|hey|hi|ok|okay|dear|attention|listen),?\s+)@?(?:assistant|ai|chatbot|bot|claude|gpt|chatgpt|copilot|gemini|llm|agent|model)\s*,\s+(?:\w+\s+){0,2}(?:stop|ignore|forget|instead|always|never|don't|make|tell|send|delete|grant|cancel|say|reply|respond|add|include|read|open|run|execute|email|forward|post|push|upload|book|disregard|you (?:should|will|need|are|have to))\b|\bthis is the user speaking\b"
+    r"(?:^|[\n.!?:;(\[\"]\s*|\b(?:btw|ps|also|hey|hi|ok|okay|dear|attention|listen),?\s+)@?(?:assistant|ai|chatbot|bot|claude|gpt|chatgpt|copilot|gemini|llm|agent|model)\s*,\s+(?:\w+\s+){0,2}(?:stop|ignore|forget|instead|always|never|don't|make|tell|send|delete|grant|cancel|say|reply|respond|add|include|read|open|run|execute|email|forward|post|push|upload|book|disregard|if|when|once|your|wire|pay|transfer|approve|merge|accept|share|ask|you (?:should|will|need|are|have to))\b|\bthis is the user speaking\b"
     r"|\b(?:hinweis|nachricht|anweisung|notiz) (?:an|für) (?:den |die |das )?(?:ki|ki-assistent\w*|assistent\w*|modell|sprachmodell|agent\w*)\b|\bnota (?:para|al|a) (?:el |la )?(?:asistente|ia|modelo|agente)\b|\b(?:note|message|consigne|instruction|directive)s?(?: \w+)? (?:pour|à) (?:l'|le |la )?(?:assistant|ia|mod[èe]le|agent)\b|\b(?:instrucci[óo]n|mensaje|aviso)(?: \w+)? para (?:el |la )?(?:asistente|ia|modelo|agente)\b|\b(?:anweisung|hinweis)(?: \w+)? für (?:den |die |das )?(?:ki|assistent\w*|modell)\b|\bnota per (?:l'|il )?(?:assistente|ia|modello|agente)\b|\bnota para o (?:assistente|modelo|agente)\b|(?:致|给|对)[^，。,\n]{0,12}(?:AI|人工智能)(?:助手|模型|代理)|AI(?:アシスタント|エージェント|モデル)(?:へ|に)(?:の)?(?:注意|指示|メッセージ|お知らせ)|AI (?:어시스턴트|모델|에이전트)에게|(?:примечание|сообщение|указание) для (?:ии|ассистента|модели|нейросети)\b"
     r"|(?:^|[\n.!?:;\"]\s*)(?:asistente|assistente|assistent|ассистент|助手|アシスタント|어시스턴트)\s*[,，]\s"
 )
@@ -656,10 +657,10 @@ def _rules() -> list[Rule]:
              H, "hidden instruction markup"),
         Rule("conceal.silent", 0.5, r"(?i)\b(?:silently|secretly|covertly|quietly|discreetly|without (?:any )?(?:notice|trace))\b|\bSILENT\b", M, "asks for covert action"),
         Rule("no_confirm", 0.6,
-             r"(?i)\b(?:without (?:asking|confirmation|confirming|approval|user (?:approval|consent|confirmation)|permission|prompting)|(?:do not|don't|never) (?:ask|prompt|wait) (?:for |the user )?(?:for )?(?:confirmation|permission|approval|consent)|auto-?approve|skip (?:all |any |the )?(?:confirmation|approval)s?|proceed without asking|pre-?(?:authori[sz]ed|approved|granted)|has (?:already )?(?:granted|authori[sz]ed|approved) (?:permission|all|every))",
+             r"(?i)\b(?:without (?:asking|confirmation|confirming|approval|user (?:approval|consent|confirmation)|permission|prompting)|(?:do not|don't|never) (?:ask|prompt|wait) (?:for |the user )?(?:for )?(?:confirmation|permission|approval|consent)|auto-?approve|skip (?:all |any |the )?(?:confirmation|approval)s?|(?:do not|don't|never) (?:check|verify|confirm|consult) (?:it |this )?with (?:anyone|anybody|the user|them|him|her)|proceed without asking|pre-?(?:authori[sz]ed|approved|granted)|has (?:already )?(?:granted|authori[sz]ed|approved) (?:permission|all|every))",
              M, "removes user confirmation"),
         Rule("safety_bypass", 1.0,
-             r"(?i)\b(?:skip|bypass|disable|turn off|deactivate|circumvent|ignore|suspend|override|remove)\b(?: all| any| the| every| your)?(?: \w+){0,2} (?:safety|security|sandbox(?:ing)?|rate limit(?:ing|s)?|authentication|verification|guardrails?|content filters?|safeguards?|protections?|audit(?:ing)?|logging|restrictions|confirmation dialogs?)\b|\b(?:safety|security) (?:protocols?|checks?|filters?|guardrails?|restrictions?|measures?|rules|polic(?:y|ies)) (?:are |is |have been |has been |were )?(?:disabled|off|removed|lifted|suspended|handled (?:externally|elsewhere|upstream))|\bsecurity checks? (?:are|is) (?:handled|performed|done) (?:externally|elsewhere|upstream)|\b(?:grant|give|assign)\b(?: \w+){0,3} (?:elevated|admin|administrator|root|full|unrestricted|superuser) (?:permissions|privileges|access|rights)|\b(?:execute|run)\b[^.!?\n]{0,30}\b(?:with|using|under) (?:sudo|root|admin(?:istrator)?) (?:privileges|rights|access)|\bwithout sandbox(?:ing)?\b|\b(?:do not|don't|never) log\b|\btrusted mode\b",
+             r"(?i)\b(?:skip|bypass|disable|turn off|deactivate|circumvent|ignore|suspend|override|remove)\b(?: all| any| the| every| your)?(?: \w+){0,2} (?:safety|security|sandbox(?:ing)?|rate limit(?:ing|s)?|authentication|verification|guardrails?|content filters?|content checks?|moderation(?: checks?)?|safeguards?|protections?|audit(?:ing)?|logging|restrictions|confirmation dialogs?)\b|\b(?:safety|security) (?:protocols?|checks?|filters?|guardrails?|restrictions?|measures?|rules|polic(?:y|ies)) (?:are |is |have been |has been |were )?(?:disabled|off|removed|lifted|suspended|handled (?:externally|elsewhere|upstream))|\bsecurity checks? (?:are|is) (?:handled|performed|done) (?:externally|elsewhere|upstream)|\b(?:grant|give|assign)\b(?: \w+){0,3} (?:elevated|admin|administrator|root|full|unrestricted|superuser) (?:permissions|privileges|access|rights)|\b(?:execute|run)\b[^.!?\n]{0,30}\b(?:with|using|under) (?:sudo|root|admin(?:istrator)?) (?:privileges|rights|access)|\bwithout sandbox(?:ing)?\b|\b(?:do not|don't|never) log\b|\btrusted mode\b",
              H, "disables safety checks or escalates privileges"),
         Rule("log_tamper", 1.0, r"(?i)\b(?:drop|delete|remove|hide|erase|clear|suppress|omit|strip)\b[^.!?\n]{0,40}\b(?:from|in) (?:the )?(?:logs?|audit(?: trail| log)?)\b", H, "tampers with logs"),
         Rule("secret_access", 1.0,
@@ -715,10 +716,10 @@ def _rules() -> list[Rule]:
              r"\b(?:stop|quit|cease|no longer) (?:obeying|following|listening to|adhering to|respecting) (?:the |your |any |all )?(?:developer'?s?|system'?s?|operator'?s?|original|previous|earlier|prior|initial|setup|default|openai|anthropic|safety)\b",
              M, "tells the model to stop following its original instructions"),
         Rule("only_me", 0.5,
-             r"\b(?:only|solely|exclusively) (?:follow|obey|listen to|take orders from|answer to) (?:me|my|what i)\b|\btreat (?:my|these|this) (?:words|messages?|instructions|text) as (?:the )?(?:only|sole|highest|supreme|final|ultimate) (?:authority|source|instructions?)\b|\bmy (?:instructions|words?|commands?|orders) (?:take|takes|have|has) (?:precedence|priority)\b",
+             r"\b(?:only|solely|exclusively) (?:follow|obey|listen to|take orders from|answer to) (?:me|my|what i)\b|\b(?:no|any) (?:other )?(?:instructions|rules|orders|masters?) (?:other than|except|but) (?:mine|me|my own|what i (?:say|write))\b|\btreat (?:my|these|this) (?:words|messages?|instructions|text) as (?:the )?(?:only|sole|highest|supreme|final|ultimate) (?:authority|source|instructions?)\b|\bmy (?:instructions|words?|commands?|orders) (?:take|takes|have|has) (?:precedence|priority)\b",
              M, "claims the speaker is the model's only authority"),
         Rule("authority_claim", 0.5,
-             r"\bi(?: am|'m) (?:your|the|an?) (?:administrator|admin|developer|creator|owner|operator|system administrator|sysadmin|root user|programmer|maker|supervisor)\b|\b(?:override|admin|authori[sz]ation|access|unlock|master|debug) (?:code|key|password|token|phrase)\b[^.!?\n]{0,20}\b(?:accepted|verified|granted|confirmed|valid|enabled)\b|\b(?:authori[sz]ed|approved|sanctioned|official) (?:red[- ]team|penetration|security|safety) (?:test|exercise|engagement|evaluation)\b|\bapproved by (?:your|the) (?:developers?|creators?|admins?|administrators?|openai|anthropic|makers?)\b|\bthis is (?:your|the) (?:developer|administrator|admin|creator|system operator|operator) speaking\b|\bthis is the user speaking\b",
+             r"\bi(?: am|'m) (?:your|the|an?) (?:administrator|admin|developer|creator|owner|operator|system administrator|sysadmin|root user|programmer|maker|supervisor)\b|\b(?:override|admin|authori[sz]ation|access|unlock|master|debug) (?:code|key|password|token|phrase)\b[^.!?\n]{0,20}\b(?:accepted|verified|granted|confirmed|valid|enabled)\b|\b(?:authori[sz]ed|approved|sanctioned|official) (?:red[- ]team|penetration|security|safety) (?:test|exercise|engagement|evaluation)\b|\bapproved by (?:your|the) (?:developers?|creators?|admins?|administrators?|openai|anthropic|makers?)\b|\bthis is (?:your|the) (?:developer|administrator|admin|creator|system operator|operator) speaking\b|\bthis is the user speaking\b|\b(?:safety|security|trust (?:and|&) safety|legal|compliance|policy|alignment|red) team (?:has |have )?(?:signed off|approved|authori[sz]ed|cleared|okayed|whitelisted)\b",
              M, "claims authority over the model"),
         Rule("safety_bypass.kv", 0.6,
              r"\b(?:safety|content filter|filters?|moderation|guardrails?|restrictions|censorship|safe ?mode|alignment)(?: layer| filter| mode| checks?| system)?\s*[:=]\s*(?:off|disabled|false|none|0|deactivated|bypassed)\b",
@@ -760,7 +761,7 @@ def _rules() -> list[Rule]:
              r"<\w+[^>]{0,100}style\s*=\s*[\"'][^\"']{0,100}(?:display\s*:\s*none|font-size\s*:\s*0(?:px|pt|em)?\b|visibility\s*:\s*hidden|opacity\s*:\s*0(?:\.0+)?\b|color\s*:\s*(?:white|#fff\b|#ffffff)|(?:left|top)\s*:\s*-\d{3,})|<\w+[^>]{0,60}\b(?:hidden|aria-hidden\s*=\s*[\"']true)",
              M, "text hidden from the reader with markup", roles=_RESP_DESC),
         Rule("agent_must", 0.45,
-             r"\b(?:the )?(?:assistant|model|ai|agent|llm|chatbot) (?:must|should|shall|will|has to|needs to|is required to) (?:now |always |immediately )?(?:tell|inform|say|respond|reply|ask|direct|instruct|send|claim|state|insist)\b",
+             r"\b(?:the )?(?:assistant|model|ai|agent|llm|chatbot) (?:must|should|shall|will|has to|needs to|is required to) (?:now |always |immediately )?(?:tell|inform|say|respond|reply|ask|direct|instruct|send|claim|state|insist|execute|run|delete|remove|read|open|install|download|approve|merge|forward|share|grant|disable|transfer|pay|wire|cancel)\b",
              M, "directive aimed at the assistant in third person"),
         Rule("deceive_user.redirect", 0.6,
              r"\b(?:tell|ask|instruct|direct|urge|advise) (?:the user|them|users|the customer) to (?:call|phone|text|visit|go to|click|open|download|install|pay|transfer|wire|buy|send (?:money|payment|their))\b[^.!?\n]{0,80}\b(?:verify|confirm|unlock|restore|secure|claim|refund|account|password|payment|gift card|crypto|bitcoin)\b|\bclaim (?:that )?(?:the |these |all )?(?:results?|answers?|information|data) (?:come|comes|came) from (?:its|your) own\b",
@@ -774,6 +775,53 @@ def _rules() -> list[Rule]:
         Rule("urgency", 0.4,
              r"\b(?:mandatory|required by (?:law|compliance|policy|security)|failure to (?:comply|do so)|compliance requirement|this is (?:critical|urgent|mandatory)|(?:critical|urgent) (?:security )?(?:update|requirement|instruction))\b",
              M, "urgency or authority framing"),
+        # ---- round 3: who a directive is for, what it would make the agent do, and
+        # what it hides; each weak alone, an addressee plus an action fires
+        Rule("ai_addressed.label", 0.6,
+             r"(?mi)^\W{0,4}(?:@?(?:copilot|claude|gpt|chatgpt|gemini|cursor|devin|llms?|ai agents?|ai assistants?|coding agents?|automated (?:reviewers?|agents?|assistants?))\s*(?:[/,&]\s*|\s+(?:and|or)\s+)?){1,4}\s*:"
+             r"|\b(?:note|message|instructions?|reminder|memo|directive|request|notice) (?:to|for) (?:the |any |all |every )?(?:automated|automatic|ai|llm|coding|review)[ -](?:reviewers?|agents?|assistants?|bots?|models?|tools?)\b"
+             r"|\b(?:agent|assistant|ai|model|llm|bot)[ _-](?:instructions?|directives?|notes?|commands?)\s*:"
+             r"|\b(?:ai|llm|automated|coding|language)\s+(?:agents?|assistants?|models?|tools?|reviewers?|systems?|bots?)\s+(?:that|which|who)\s+(?:read|reads|process|processes|review|reviews|summari[sz]e|summari[sz]es|parse|parses|see|sees|analy[sz]e|analy[sz]es|handle|handles|ingest|ingests|crawl|crawls|index|indexes|visit|visits)\b"
+             r"|\b(?:whoever|anyone|anybody)\b[^.!?\n]{0,30}\b(?:ai|assistant|agent|model|bot|llm)\b[^.!?\n]{0,30}\b(?:reading|browsing|processing|summari[sz]ing|seeing|visiting|parsing) (?:this|these)\b"
+             r"|\b(?:when|if|whenever|while|once)\s+(?:an?|the|any|some)\s+(?:ai|assistant|model|agent|llm|bot|chatbot|language model)s?\s+(?:\w+\s+){0,2}(?:compares?|summari[sz]es?|reads?|reviews?|processes|answers?|handles?|sees?|is (?:asked|summari[sz]ing|reading|reviewing)|recommends?|evaluates?|ranks?|responds?|browses?|visits?)\b"
+             r"|\bif you(?:'re| are)? (?:an? )?(?:ai |assistant |agent |bot |llm |language model )?(?:reading|hearing|seeing|processing|summari[sz]ing|parsing) this\b",
+             M, "addresses the AI directly"),
+        Rule("agent_action", 0.5,
+             f"(?i)(?:{_CLAUSE}{_ADV}|{_MODAL})(?:merge|approve|wire|transfer|pay|refund|purchase|buy|subscribe|sign|grant|revoke|disable|deactivate|delete|remove|cancel|close|accept|share|invite|add|make|push|deploy|install|uninstall|run|execute|publish|reset|change|unlock|book|rank|mark|export|forward)\\b[^.!?\\n]{{0,60}}\\b(?:pull requests?|prs?|branch(?:es)?|main|master|production|prod|repo(?:sitory)?|admin|administrator|maintainer|owner|collaborator|permissions?|access|rights|euros?|dollars?|usd|eur|gbp|btc|bitcoin|funds|money|payments?|invoices?|cards?|accounts?|subscriptions?|premium|orders?|tickets?|invitations?|calendar|meetings?|database|records?|customers?|contacts?|packages?|scripts?|extensions?|approved|paid|resolved|verified|protection)\\b",
+             M, "directs the agent to take a consequential action", roles=_RESP_DESC),
+        Rule("steer_output", 0.45,
+             r"\b(?:respond|reply|answer) (?:only|just|solely) with ['\"]|\b(?:tell|inform|remind|convince) the user (?:that|to)\b|\brank \w+ (?:first|highest|at the top|above)\b|\bdescribe (?:\w+ ){0,3}as (?:unsafe|dangerous|a scam|fraudulent|recalled|inferior|insecure|malicious|broken)\b|\b(?:recommend|promote) only\b|\bsay (?:that )?(?:the (?:\w+ )?(?:is|are|was|has)|everything (?:is|was|went)|it (?:is|was))\b",
+             M, "dictates what the model tells the user", roles=_RESP_DESC),
+        Rule("no_review", 0.5,
+             r"\b(?:do not|don't|never|without) (?:look(?:ing)? at|check(?:ing)?|inspect(?:ing)?|review(?:ing)?|flag(?:ging)?|examin(?:e|ing)|scan(?:ning)?|verify(?:ing)?|question(?:ing)?|audit(?:ing)?) (?:the (?:\w+ )?(?:script|change|diff|code|file|dependency|install|postinstall|commit|signature|sender|link)s?|it\b|this\b|that\b)",
+             M, "asks the model not to look closely", roles=_RESP_DESC),
+        Rule("prior_void.state", 0.6,
+             r"\b(?:previous|prior|earlier|original|old|initial|existing|all (?:previous|prior|other)|your|the (?:system|developer)'?s?)\s+(?:directives|instructions|rules|guidelines|restrictions|polic(?:y|ies)|programming|constraints|orders|prompt)\s+(?:are |have been |were |is |has been )?(?:now )?(?:revoked|void|null|cancell?ed|lifted|suspended|obsolete|outdated|disabled|invalid|rescinded|no longer (?:valid|apply|applies|in effect))\b",
+             M, "declares earlier instructions void"),
+        Rule("no_disclaimer.comply", 0.5,
+             r"\bcomply with (?:all|every|any) (?:user )?(?:requests?|instructions|commands|demands)\b|\b(?:answer|fulfil|fulfill|obey|comply with|execute) (?:every|all|any) (?:requests?|questions?|commands?|instructions?|prompts?) (?:without (?:exception|question|refusal|hesitation)|no matter what)\b",
+             M, "tells the model to comply with everything"),
+        Rule("inversion", 0.6,
+             r"\b(?:everything|anything|whatever|all)\s+(?:that\s+)?you(?:'ve| have)?\s+(?:were|are|been)\s+(?:told|instructed|trained|programmed|designed)\s+not\s+to\s+(?:do|say)\b|\bdo the (?:exact )?opposite of (?:your|what you were|the) (?:instructions|rules|guidelines|told)\b",
+             M, "inverts the model's rules"),
+        Rule("extraction.soft", 0.6,
+             r"\b(?:show|print|reveal|list|output|display|repeat|dump|tell me|give me|write out|recite)\s+(?:me\s+)?(?:all\s+)?(?:of\s+)?your\s+(?:\w+\s+)?(?:instructions|rules|guidelines|directives|programming|configuration)\b",
+             M, "asks the model for its instructions"),
+        Rule("payload_split", 1.0,
+             r"\b(?:execute|run|follow|obey|do|treat|perform|carry out|act on)\b[^.!?\n]{0,30}\b\w{1,12}\s*\+\s*\w{1,12}(?:\s*\+\s*\w{1,12})*\b[^.!?\n]{0,40}\b(?:instructions?|prompt|commands?|task|request|says)\b",
+             H, "asks the model to assemble split pieces and obey them"),
+        Rule("payload_split.combine", 0.6,
+             r"\b(?:combine|concatenate|join|put together|assemble|glue)\b[^.!?\n]{0,60}\b(?:and|then)\b[^.!?\n]{0,30}\b(?:follow|obey|carry out|act on|do what (?:it|they) says?)\b",
+             M, "asks the model to assemble split pieces and obey them"),
+        Rule("safety_bypass.soft", 0.45,
+             r"\b(?:skip|bypass|disable|turn off|ignore|circumvent|avoid)\s+(?:all |any |the |every )?(?:ci|checks|code review|reviews?|2fa|two-factor(?: authentication)?|mfa|branch protection(?: rules)?|protection rules|approvals?)\b|\bpush (?:directly )?to (?:main|master|production)\b|\bwithout (?:a )?(?:code )?review\b",
+             M, "asks to skip checks or reviews", roles=_RESP_DESC),
+        Rule("phish.ml", 0.5,
+             r"(?:usuari[oa]|utilisat(?:eur|rice)|nutzer\w*|benutzer\w*|utente|usu[áa]rio|пользовател\w*|用户|ユーザー|사용자|kullanıcı\w*|gebruiker|użytkownik\w*)[^.!?。\n]{0,60}(?:contrase[ñn]a|tarjeta|datos bancarios|mot de passe|carte (?:bancaire|de cr[ée]dit)|passwort|kennwort|kreditkarte|bankdaten|carta di credito|senha|cart[ãa]o|пароль|карт\w*|密码|信用卡|银行卡|パスワード|クレジットカード|비밀번호|카드)",
+             M, "names the user's credentials or card"),
+        Rule("secret_access.ml", 0.6,
+             f"(?i)(?:прочитай|прочти|отправь|вставь|скопируй|lee|leer|env[ií]a|copia|lis|lisez|envoie|copie|lies|lese|sende|kopiere|leggi|invia|leia|envie|读取|讀取|发送|复制|読み(?:取|込)|送信|コピー|읽|보내|복사)[^\\n]{{0,60}}?(?P<obj>{_SECRET_STRONG})",
+             M, "directs the model to read or disclose secrets or sensitive files"),
         Rule("hidden_whitespace", 1.0, r"\S[^\n]{0,200}?[ \t\x{a0}\x{3000}]{40,}\S|\S\s*(?:\n[ \t]*){6,}\S", M, "content hidden after long whitespace", mention_ok=False, roles=_DESC),
     ]  # fmt: skip
     return r
@@ -815,6 +863,7 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
     # Hyperscan rejects); every match contains it.
     "secret_param": (_widen(_SECRET_STRONG),),
     "secret_access.agent": (_widen(_SECRET_STRONG),),
+    "secret_access.ml": (_widen(_SECRET_STRONG),),
     "ai_vocative": (_widen(_AI_VOCATIVE),),
     # The secret word with the preposition that opens the sink, in one expression: the two
     # words apart ("token", "response") are everywhere in API docs, together rarely.
@@ -848,7 +897,7 @@ RULES: tuple[Rule, ...] = tuple(_with_triggers(_rules()))
 DISABLED: set[int] = set()
 # Rules that are descriptive sentences about the tool itself when they open a field.
 _FIRST_SENTENCE_EXEMPT = frozenset(
-    {"directive_risk", "destructive", "tool_call", "secret_sink", "exfil_send.weak", "no_confirm"}
+    {"directive_risk", "destructive", "tool_call", "secret_sink", "exfil_send.weak", "no_confirm", "agent_action"}
 )
 # Signals that, in a tool description, are directives to the model rather than a description.
 _DESC_DIRECTIVES = frozenset(
@@ -1078,7 +1127,7 @@ _REMEDIATION = {
     "response": "Treat this tool output as untrusted data: withhold it from the model or strip the embedded instructions, and review the server.",
     "tool_description": "Do not expose this tool to the model until its description and schema are reviewed; disable or pin the server.",
 }
-_SENTENCE_END = re2.compile(r"[.!?。！？]\s|\n")
+_SENTENCE_END = re2.compile(r"(?:^|[^.])[.!?。！？]\s|\n")
 _FIELD_START = re2.compile(r"(?m)^[\w .-]{1,40}:\s")
 
 # ------------------------------------------------------------------- derived views
@@ -1160,9 +1209,21 @@ def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
     return s, e
 
 
+_JSON_VALUE = re2.compile(r'"[\w .-]{1,60}"\s*:\s*"$')
+_PHRASE = 100  # longest quotation that reads as a quoted phrase rather than a passage
+
+
 def _quoted(text: str, s: int, start: int, end: int, e: int) -> bool:
     before = text[s:start]
     after = text[end:e]
+    o = before.rfind('"')
+    # (not a docstring: code quoting its own prose stays discounted)
+    if o >= 0 and before.count('"') % 2 == 1 and '""' not in text[max(0, s + o - 2) : s + o + 2]:
+        c = text.find('"', end)
+        if (c < 0 and len(text) - (s + o) > _PHRASE) or c - (s + o) > _PHRASE:
+            return False
+        if _JSON_VALUE.search(text[max(0, s + o - 80) : s + o + 1]):
+            return False
     for q in ('"', "`", "\u201c", "\u00ab", "\u300c"):
         if before.count(q) % 2 == 1 or (q in ("\u201c", "\u00ab", "\u300c") and q in before):
             return True
@@ -1215,6 +1276,16 @@ def _is_first_sentence(text: str, start: int) -> bool:
         return False
     first = head.split(None, 1)[0].lower().strip(",:")
     return first not in _SUBORDINATORS
+
+
+# Instructions that belong to a thing, not to the model ("ignore the old assembly
+# instructions"): an override naming them is ordinary advice. Only ever removes a hit.
+_THING_INSTRUCTIONS = re2.compile(
+    r"(?i)\b(?:assembly|installation|install|setup|build|mounting|washing|care|cooking|baking|shipping|delivery|"
+    r"printed|paper|packaging|product|device|manufacturer'?s?|vendor'?s?)\s+(?:instructions?|rules?|guidelines)\b|"
+    r"(?:instrucciones|instructions|consignes|anweisungen|istruzioni|instru[çc][õo]es)\s+(?:de|del|d'|für|zur|per|di|for)\s*"
+    r"(?:montaje|instalaci[óo]n|uso|lavado|montage|installation|aufbau|assembly|installing|cooking|washing|lavaggio|montagem)"
+)
 
 
 def _spans(idx: int, text: str, ends: list[int] | None) -> Iterator[tuple[int, int, Any]]:
@@ -1299,6 +1370,8 @@ def _hits(text: str, role: str, cands: dict[int, list[int]] | bool | None = Fals
                 line_start = text.rfind("\n", 0, ostart) + 1
                 if ostart >= 0 and text.count("`", line_start, ostart) % 2 == 1:
                     continue
+            if rule.name.startswith("override.") and _THING_INSTRUCTIONS.search(text[start : end + 40]):
+                continue
             if rule.mention_ok:
                 s, e = _sentence(text, start, end)
                 if _quoted(text, s, start, end, e) or _MENTION.search(text[s:e]):
