@@ -207,3 +207,15 @@ async def test_an_upstream_that_goes_away_fails_its_calls_and_the_rest_keeps_wor
     assert not agg.stale
     await backends["b"]._lost("crashed too")
     await asyncio.wait_for(agg.done.wait(), 5)
+
+
+async def test_log_messages_name_the_upstream_that_logged() -> None:
+    _, backends, sink = await make({"a": server({}), "b": server({})})
+    await backends["a"].say({"jsonrpc": "2.0", "method": "notifications/message",
+                             "params": {"level": "info", "logger": "db", "data": "connected"}})
+    await backends["b"].say({"jsonrpc": "2.0", "method": "notifications/message",
+                             "params": {"level": "warning", "data": "slow"}})
+    assert [m["params"] for m in sink.got[-2:]] == [
+        {"level": "info", "logger": "a/db", "data": "connected"},
+        {"level": "warning", "logger": "b", "data": "slow"},
+    ]

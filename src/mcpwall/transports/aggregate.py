@@ -347,6 +347,11 @@ class Aggregator(MessageBackend):
             obj = {**obj, "params": {**params, "requestId": client_id[1]}}
         elif method == "notifications/resources/updated" and isinstance(params.get("uri"), str):
             obj = {**obj, "params": {**params, "uri": self._ns_uri(leg, params["uri"])}}
+        elif method == "notifications/message":
+            # Several servers log into one client: the logger names the one that spoke.
+            logger = params.get("logger")
+            named = f"{leg.name}/{logger}" if isinstance(logger, str) and logger else leg.name
+            obj = {**obj, "params": {**params, "logger": named}}
         await self._deliver(obj)
 
     async def _settle(self, leg: Leg, up_id: int, *, result: Any = None, error: dict[str, Any] | None = None,
