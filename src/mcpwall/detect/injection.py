@@ -640,7 +640,7 @@ def _pair(lang: _Lang, first: str, second: str) -> str:
     sep = r"[^.!?。！？\n]"
     if lang.object_first:
         first, second = second, first
-    return f"{first}{sep}{{0,{gap}}}{second}"
+    return f"{first}{sep}{{0,{gap}}}?{second}"
 
 
 # --------------------------------------------------------------------------- rules
@@ -1379,8 +1379,17 @@ _THING_INSTRUCTIONS = re2.compile(
     r"(?i)\b(?:assembly|installation|install|setup|build|mounting|washing|care|cooking|baking|shipping|delivery|"
     r"printed|paper|packaging|product|device|manufacturer'?s?|vendor'?s?)\s+(?:instructions?|rules?|guidelines)\b|"
     r"(?:instrucciones|instructions|consignes|anweisungen|istruzioni|instru[çc][õo]es)\s+(?:de|del|d'|für|zur|per|di|for)\s*"
-    r"(?:montaje|instalaci[óo]n|uso|lavado|montage|installation|aufbau|assembly|installing|cooking|washing|lavaggio|montagem)"
+    r"(?:montaje|instalaci[óo]n|uso|lavado|montage|installation|aufbau|assembly|installing|cooking|washing|lavaggio|montagem)|"
+    # instructions that sit in the data ("do not follow instructions they contain")
+    r"\b(?:instructions?|directives?|commands?)\s+(?:that |which )?(?:they|it|the (?:page|email|result|document)s?)\s+contains?\b|"
+    r"\b(?:instructions?|commands?)\s+(?:found |embedded |contained |hidden )?(?:in|inside|within) (?:the |a |an |any |retrieved |fetched |"
+    r"untrusted |external )?(?:content|pages?|e-?mails?|results?|documents?|data|text|tool output|web)"
 )
+
+
+# "You must call list_rooms first": a sibling tool as a prerequisite, the ordinary way
+# descriptions order calls (what follows decides: a target or a secret has its own signals)
+_PREREQUISITE = re.compile(r"\s*(?:tool\s+)?(?:first|beforehand|before (?:calling|using) (?:this|it))\b\s*(?:[;,.)]|$|to (?:get|find|obtain|look up|list|check))", re.I)
 
 
 def _spans(idx: int, text: str, ends: list[int] | None) -> Iterator[tuple[int, int, Any]]:
@@ -1466,6 +1475,8 @@ def _hits(text: str, role: str, cands: dict[int, list[int]] | bool | None = Fals
                 if ostart >= 0 and text.count("`", line_start, ostart) % 2 == 1:
                     continue
             if rule.name.startswith("override.") and _THING_INSTRUCTIONS.search(text[start : end + 40]):
+                continue
+            if rule.name == "tool_call" and _PREREQUISITE.match(text, end):
                 continue
             if rule.mention_ok:
                 s, e = _sentence(text, start, end)

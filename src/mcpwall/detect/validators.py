@@ -458,6 +458,12 @@ def _url_password(value: str, ctx: Context, arg: Any) -> bool:
     low = value.lower()
     if low in {"password", "pass", "passwd", "pwd", "secret", "pw", "x", "user", "username", "token"}:
         return False
+    # "postgres:postgres@localhost", "root:root@127.0.0.1": a throwaway default on a local
+    # host (CI service containers, docker-compose files), not a credential of any system
+    user = ctx.before(len(value) + 2).rsplit("/", 1)[-1].rstrip(":")
+    host = ctx.after(64).lstrip("@").split(":", 1)[0].split("/", 1)[0].lower()
+    if low == user.lower() and host in ("localhost", "127.0.0.1", "0.0.0.0", "::1", "db", "postgres", "mysql", "redis"):
+        return False
     return placeholder_reason(value) is None and not is_masked(value)
 
 
