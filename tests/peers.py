@@ -86,6 +86,17 @@ def conformance_entry() -> str:
     return str(_package_file("@modelcontextprotocol/conformance", "dist/index.js"))
 
 
+def sarif_multitool() -> str:
+    """Microsoft's SARIF Multitool (npm ``@microsoft/sarif-multitool``, Linux x64 build): its
+    ``validate --rule-kind Gh`` checks what GitHub code scanning requires of an upload."""
+    if not (sys.platform.startswith("linux") and os.uname().machine in ("x86_64", "AMD64")):
+        missing("the SARIF Multitool test peer is installed for Linux x64 only")
+    path = _package_file("@microsoft/sarif-multitool-linux", "Sarif.Multitool")
+    if not os.access(path, os.X_OK):  # what the package's postinstall script does
+        path.chmod(path.stat().st_mode | 0o100)
+    return str(path)
+
+
 def everything_cmd(mode: str = "stdio") -> list[str]:
     """argv for @modelcontextprotocol/server-everything in ``stdio``, ``sse`` or ``streamableHttp`` mode.
 

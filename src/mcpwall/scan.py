@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -259,10 +260,31 @@ def _region(item: Item, f: Finding) -> dict[str, int]:
     return {"startLine": item.line}
 
 
+def _artifact_uri(source: str) -> str:
+    """Where the scanned input lives, as SARIF wants it: a relative path with forward
+    slashes (what code scanning resolves against the repository), or a ``file:`` URI for
+    an absolute path; ``text``/``stdin`` stay as they are."""
+    if source in ("text", "stdin"):
+        return source
+    path = Path(source)
+    if path.is_absolute():
+        try:
+            return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        except ValueError:
+            return path.resolve().as_uri()
+    return urllib.parse.quote(path.as_posix())
+
+
+def _full_description(f: Any) -> str:
+    title = f.message.split(" (")[0] or f.rule
+    text = f"{title}: a {f.category.replace('_', ' ')} finding of mcpwall's {f.detector or 'detection'} detector."
+    return f"{text} {f.remediation}" if f.remediation else text
+
+
 def sarif(items: list[Item], source: str, scanner: Scanner) -> dict[str, Any]:
     rules: dict[str, dict[str, Any]] = {}
     results: list[dict[str, Any]] = []
-    uri = source
+    uri = _artifact_uri(source)
     for item in items:
         for f in item.result.findings:
             if f.rule not in rules:
@@ -270,6 +292,8 @@ def sarif(items: list[Item], source: str, scanner: Scanner) -> dict[str, Any]:
                     "id": f.rule,
                     "name": f.rule.replace(".", "_"),
                     "shortDescription": {"text": f.message.split(" (")[0] or f.rule},
+                    # GitHub code scanning requires a full description for every rule.
+                    "fullDescription": {"text": _full_description(f)},
                     "help": {"text": f.remediation or f.message or f.rule},
                     "properties": {"tags": ["security", f.category],
                                    "security-severity": _SECURITY_SEVERITY[f.severity]},
