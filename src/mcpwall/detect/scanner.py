@@ -110,14 +110,22 @@ def _view(text: str, layer: str) -> Any:
     return Variant(text, layer)
 
 
-def _maybe_encoded(text: str) -> bool:
+def _maybe_encoded(text: str, lazy: bool = False) -> bool:
     """Could a decoder find something in this ASCII text? Escapes, entities, percent signs,
     control characters, Ascii85 and binary octets say yes; so does a long run that looks
     like base64 (digits and both letter cases), base32 (upper case and 2-7) or hex. Paths
-    and identifiers are long runs too, but rarely like those."""
+    and identifiers are long runs too, but rarely like those.
+
+    ``lazy``: find runs only up to the first that says yes, instead of all of them for
+    the decoders to reuse (a text decoded block by block does not reuse them)."""
     if _ESCAPE_HINT.search(text):
         return True
-    raw, spans = _ascii_run_spans(text)
+    spans: Any
+    if lazy:
+        raw = text.encode("ascii", "replace")
+        spans = _run_spans(raw)
+    else:
+        raw, spans = _ascii_run_spans(text)
     for s, e in spans:
         seg = raw[s:e]
         for run in seg.split(b"\n") if b"\n" in seg else (seg,):
@@ -150,8 +158,12 @@ def _regex_run_spans(text: str) -> tuple[bytes, list[tuple[int, int]]]:
 
 try:
     from .normalize import ascii_run_spans as _ascii_run_spans
+    from .normalize import run_spans as _run_spans
 except ImportError:  # pragma: no cover - normalize is optional for the scanner
     _ascii_run_spans = _regex_run_spans
+
+    def _run_spans(raw: bytes) -> Any:
+        return ((m.start(), m.end()) for m in _RUN.finditer(raw))
 
 
 def _wants_injection_check(text: str) -> bool:
@@ -311,10 +323,11 @@ class Scanner:
         """Normalised and decoded views of a text beyond the raw one; None when there are
         none (the common case: plain ASCII with nothing to decode). ``hinted``: the
         caller already found encoding hints in this very text."""
-        if self._variants is None or (not hinted and text.isascii() and not _maybe_encoded(text)):
+        long = len(text) >= 2 * VIEW_BLOCK_CHARS
+        if self._variants is None or (not hinted and text.isascii() and not _maybe_encoded(text, long)):
             return None
         try:
-            views = self._variants(text) if len(text) < 2 * VIEW_BLOCK_CHARS else self._block_views(text)
+            views = self._block_views(text) if long else self._variants(text)
         except Exception:  # a normaliser bug must not hide the raw text from the patterns
             log.exception("normalisation failed; scanning the raw text only")
             return None
