@@ -11,7 +11,6 @@ capability the call is blocked and names ``mcpwall approvals``.
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from gateway import monitor_config, proxy
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 from test_dataflow_approval import APPROVAL, User
+from test_dataflow_approval import audit_actions as actions
 
 from wallpeer import SERVERS
 
@@ -31,14 +31,6 @@ WAIT = 30.0
 
 def gateway_config(workdir: Path) -> Path:
     return monitor_config(workdir, mode="enforce", policy=APPROVAL["policy"])
-
-
-def actions(audit: Path) -> list[tuple[str, str | None]]:
-    con = sqlite3.connect(audit)
-    try:
-        return [(a, m) for a, m in con.execute("SELECT action, method FROM audit ORDER BY seq")]
-    finally:
-        con.close()
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
