@@ -51,6 +51,28 @@ def _keyed(key: bytes) -> tuple[Any, Any]:
     return pads
 
 
+def chain_rows(key: bytes, prev_mac: str, rows: list[list[Any]], first_seq: int) -> str:
+    """Number and chain ``rows`` (column lists; the sequence number is the first column):
+    each gets its seq, then the previous MAC and its own MAC appended, exactly as
+    :func:`row_mac` computes them. Returns the last MAC. One loop for a whole group,
+    because the writer chains every row mcpwall records."""
+    inner, outer = _keyed(key)
+    encode = _encoder.encode
+    seq = first_seq
+    for fields in rows:
+        fields[0] = seq
+        h = inner.copy()
+        h.update(prev_mac.encode("ascii") + b"\x1f" + encode(fields))
+        o = outer.copy()
+        o.update(h.digest())
+        mac: str = o.hexdigest()
+        fields.append(prev_mac)
+        fields.append(mac)
+        prev_mac = mac
+        seq += 1
+    return prev_mac
+
+
 def row_mac(key: bytes, prev_mac: str, fields: Sequence[Any]) -> str:
     """HMAC of the previous MAC and the row's columns, as compact JSON (UTF-8, shortest floats)."""
     body = _encoder.encode(fields)  # a list and a tuple encode alike: a JSON array

@@ -37,7 +37,7 @@ import msgspec
 
 from ..errors import AuditError
 from ..verdict import Finding
-from .chain import genesis, row_mac
+from .chain import chain_rows, genesis, row_mac
 from .mask import MASKED_CATEGORIES, frames_with_hints, mask_frame, may_hold_credentials
 from .record import AuditRecord
 
@@ -402,7 +402,9 @@ class Writer:
         """The stored columns of one wire record, in COLUMNS order (seq filled in later)."""
         (ts, session, upstream, identity, direction, kind, method, msg_id, tool, action, enforced, inspector,
          rule, reason, findings, raw) = rec
-        frame = mask_stored(raw, findings, hinted)
+        # Nothing to mask (the common case) is decided without a call.
+        frame = raw.decode("utf-8", "replace") if findings is None and not hinted else \
+            mask_stored(raw, findings, hinted)
         if len(frame) > self.max_frame_bytes:
             frame = frame[: self.max_frame_bytes] + f"...[truncated; {len(raw)} bytes in all]"
         return [
@@ -418,13 +420,8 @@ class Writer:
         con.execute("BEGIN IMMEDIATE")
         head = con.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (head[0], head[1]) if head else (0, self._genesis)
-        for fields in rows:
-            seq += 1
-            fields[0] = seq
-            mac = row_mac(key, prev, fields)
-            fields.append(prev)
-            fields.append(mac)
-            prev = mac
+        prev = chain_rows(key, prev, rows, seq + 1)
+        seq += len(rows)
         con.executemany(_INSERT, rows)
         con.execute("INSERT OR REPLACE INTO chain_head (id, seq, mac) VALUES (1, ?, ?)", (seq, prev))
         con.execute("COMMIT")
