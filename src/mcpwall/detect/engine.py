@@ -667,15 +667,19 @@ class Engine:
         buf = SEPARATOR.join(encoded)
         hits: list[tuple[int, int]] = []
         self.stats.bytes_scanned += len(buf)
-        nrules = len(self.rules)
         if extra is not None and extra_hits is not None:
-            extra_hits[:] = [[] for _ in texts]
-            for k in unencodable:
-                extra_hits[k] = None
-            self._fused[extra].scan(buf, match_event_handler=_on_match, context=hits,
-                                    scratch=self._fused_scratch(extra))
+            nrules = len(self.rules)
+            others: list[tuple[int, int]] = []
+
+            def on_match(rule_index: int, _from: int, to: int, _flags: int, _ctx: Any) -> None:
+                if rule_index < nrules:
+                    hits.append((rule_index, to))
+                else:
+                    others.append((rule_index - nrules, to))
+
+            self._fused[extra].scan(buf, match_event_handler=on_match, scratch=self._fused_scratch(extra))
+            _split_extra(others, encoded, unencodable, extra_hits)
         else:
-            nrules = 1 << 62
             self._db.scan(buf, match_event_handler=_on_match, context=hits, scratch=self._scratch())
         if not hits:
             return
@@ -693,11 +697,6 @@ class Engine:
             local = end - starts[k]
             if local > len(encoded[k]):
                 local = len(encoded[k])  # a terminator matched the separator
-            if rule_index >= nrules:
-                lst_k = extra_hits[k] if extra_hits is not None else None
-                if lst_k is not None:
-                    lst_k.append((rule_index - nrules, local))
-                continue
             key = (k, rule_index)
             lst = grouped.get(key)
             if lst is None:
@@ -852,6 +851,33 @@ class Engine:
                     self.stats.candidates += 1
                     if not self._accept(ri, t, k, m, out, work, seen):
                         break
+
+
+def _split_extra(others: list[tuple[int, int]], encoded: Sequence[bytes], unencodable: Sequence[int],
+                 extra_hits: list[list[tuple[int, int]] | None]) -> None:
+    """Reports of the fused expressions, (id, end in the joined buffer), sorted into
+    ``extra_hits`` per text with ends in the text's bytes (a report of an expression
+    that matched into the separator ends at the text's end)."""
+    if len(encoded) == 1:
+        lim = len(encoded[0])
+        extra_hits[:] = [None if unencodable else [(i, e if e <= lim else lim) for i, e in others]]
+        return
+    out: list[list[tuple[int, int]] | None] = [[] for _ in encoded]
+    starts: list[int] = []
+    pos = 0
+    for b in encoded:
+        starts.append(pos)
+        pos += len(b) + len(SEPARATOR)
+    for i, end in others:
+        k = bisect.bisect_right(starts, end) - 1
+        lst = out[k]
+        if lst is not None:
+            local = end - starts[k]
+            lim = len(encoded[k])
+            lst.append((i, local if local <= lim else lim))
+    for k in unencodable:
+        out[k] = None
+    extra_hits[:] = out
 
 
 def _group_number(rx: Any, name: str) -> int:

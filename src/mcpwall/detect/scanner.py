@@ -391,7 +391,15 @@ class Scanner:
                         where.append(-1)
         incomplete: dict[int, str] = {}
         extra_hits: list[list[tuple[int, int]] | None] = []
-        per_segment = self.engine.scan_many(segments, roles, incomplete, self._fused, extra_hits)
+        wants = [_wants_injection_check(t) for t in texts] if self._inject is not None else [False] * n
+        fused = self._fused
+        if fused is not None and (not whole or sum(len(views_by_field[i] or (0,)) for i in range(n) if wants[i]) < 2):
+            # The fused pass saves a call per view, which counts for many short views.
+            # Over long texts, or a single view, the scans apart cost less: the fused
+            # database is no faster than the two apart, and slower on input that keeps
+            # both busy (adversarial runs).
+            fused = None
+        per_segment = self.engine.scan_many(segments, roles, incomplete, fused, extra_hits)
         if incomplete and unfinished is not None:
             done: set[int] = set()
             for k, reason in sorted(incomplete.items()):
@@ -420,7 +428,7 @@ class Scanner:
                     findings.extend(hidden(text, ext.path(i)))
                 except Exception:
                     log.exception("hidden-unicode detector failed on %s", ext.path(i))
-            if inject is not None and _wants_injection_check(text):
+            if inject is not None and wants[i]:
                 views = views_by_field[i] or [self._raw_variant(text)]
                 cands = self._candidates(segments, extra_hits, i, view_segments.get(i)) if extra_hits else None
                 try:
