@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,14 +156,16 @@ def _regex_run_spans(text: str) -> tuple[bytes, list[tuple[int, int]]]:
     return raw, [(m.start(), m.end()) for m in _RUN.finditer(raw)]
 
 
+def _regex_run_iter(raw: bytes) -> Iterator[tuple[int, int]]:
+    return ((m.start(), m.end()) for m in _RUN.finditer(raw))
+
+
 try:
     from .normalize import ascii_run_spans as _ascii_run_spans
     from .normalize import run_spans as _run_spans
 except ImportError:  # pragma: no cover - normalize is optional for the scanner
     _ascii_run_spans = _regex_run_spans
-
-    def _run_spans(raw: bytes) -> Any:
-        return ((m.start(), m.end()) for m in _RUN.finditer(raw))
+    _run_spans = _regex_run_iter
 
 
 def _wants_injection_check(text: str) -> bool:
