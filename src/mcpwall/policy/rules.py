@@ -19,6 +19,7 @@ policy:
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -71,7 +72,8 @@ class Glob:
     linear: plain names are a set lookup, patterns with ``*`` as their only wildcard (the
     common ``*evil*``, ``https://*``) are matched with ``startswith``/``find``/``endswith``
     (greedy leftmost matching is exact for ``*``), and only patterns with ``?`` or ``[...]``
-    go to a regular expression (RE2, linear, when installed).
+    go to a regular expression: ``fnmatch``'s own translation, run by RE2 (linear) when it
+    accepts it, else by ``re`` (the translation keeps several stars from backtracking).
     """
 
     __slots__ = ("_exact", "_regex", "_stars", "patterns")
@@ -121,52 +123,43 @@ def _star_match(parts: list[str], text: str) -> bool:
 
 
 def _glob_regex(pattern: str) -> str:
-    """A glob as a regular expression body (``*``, ``?``, ``[...]``; everything else literal)."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == "*":
-            out.append("(?s:.*)")
-        elif c == "?":
-            out.append("(?s:.)")
-        elif c == "[":
-            j = pattern.find("]", i + 2 if pattern[i + 1: i + 2] in ("!", "]") else i + 1)
-            if j < 0:
-                out.append(re.escape(c))
-            else:
-                body = pattern[i + 1: j]
-                neg = body.startswith("!")
-                body = body[1:] if neg else body
-                out.append("[" + ("^" if neg else "") + body.replace("\\", "\\\\") + "]")
-                i = j
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return "".join(out)
+    """A glob as a regular expression body with the standard library's exact semantics
+    (``fnmatch.translate``, which also keeps several stars from backtracking), anchored by
+    the caller's full match."""
+    body = fnmatch.translate(pattern)
+    return body[:-2] if body.endswith("\\Z") else body
+
+
+def _re2(pattern: str) -> Any:
+    """``pattern`` compiled with RE2 (linear time), or None when RE2 is not installed or
+    lacks a construct the pattern uses (lookaround, atomic groups, backreferences)."""
+    try:
+        import re2
+    except ImportError:  # pragma: no cover - google-re2 is a dependency
+        return None
+    options = re2.Options()
+    options.log_errors = False  # a refusal is expected here, not worth a log line
+    try:
+        return re2.compile(pattern, options=options)
+    except Exception:
+        return None
 
 
 def _full_regex(body: str) -> Any:
-    """A whole-text matcher for ``body``: RE2 when installed (linear time), else ``re``."""
-    try:
-        import re2
-
-        compiled = re2.compile(body)
-        return lambda text: compiled.fullmatch(text) is not None
-    except Exception:  # no RE2, or a construct it lacks
-        std = re.compile(body)
-        return lambda text: std.fullmatch(text) is not None
+    """A whole-text matcher for ``body``: RE2 when it can, else ``re`` (``fnmatch``'s
+    translation keeps several stars from backtracking there)."""
+    fast = _re2(body)
+    if fast is not None:
+        return lambda text: fast.fullmatch(text) is not None
+    std = re.compile(body)
+    return lambda text: std.fullmatch(text) is not None
 
 
 def search_regex(pattern: str) -> Any:
     """An unanchored matcher for a user's ``regex`` (RE2 when it can, else ``re``), with
     ``.search(text)`` and ``.pattern``."""
-    try:
-        import re2
-
-        return re2.compile(pattern)
-    except Exception:
-        return re.compile(pattern)
+    fast = _re2(pattern)
+    return fast if fast is not None else re.compile(pattern)
 
 
 class ArgumentMatch(_Model):
