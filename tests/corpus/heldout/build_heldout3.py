@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import base64
 import codecs
-import hashlib
 import json
 import random
 import string
 import urllib.parse
 import zlib
-from pathlib import Path
 from typing import Any
+
+from build_split import write_sets  # the same split rule and row format as the second set
 
 PI = "prompt_injection"
 TP = "tool_poisoning"
@@ -350,40 +350,8 @@ BENIGN: list[Row] = [
 ]
 
 
-def split_of(text: str) -> str:
-    """tune or final, fixed by the text alone (the first byte of its SHA-256), as build_split.py."""
-    return "tune" if hashlib.sha256(text.encode("utf-8")).digest()[0] % 2 == 0 else "final"
-
-
 def main() -> None:
-    here = Path(__file__).resolve().parent
-    out: dict[str, list[dict[str, object]]] = {"tune": [], "final": []}
-    for label, items in (("malicious", MALICIOUS), ("benign", BENIGN)):
-        for i, item in enumerate(items):
-            cat, direction, text = item[0], item[1], item[2]
-            if len(item) == 4:
-                # a whole tool object: the row's text is the object, so the split key sees its schema
-                text = json.dumps(item[3], ensure_ascii=False)  # type: ignore[misc]
-            part = split_of(text)
-            meta: dict[str, object] = {"origin": "mcpwall:tests/corpus/heldout/build_heldout3.py", "split": part}
-            if len(item) == 4:
-                meta["tool"] = item[3]  # type: ignore[misc]
-            out[part].append(
-                {
-                    "id": f"heldout3:{part}:{label}:{i:03d}",
-                    "source": "heldout3",
-                    "category": cat,
-                    "direction": direction,
-                    "text": text,
-                    "label": label,
-                    "meta": meta,
-                }
-            )
-    for part, rows in out.items():
-        (here / part).mkdir(exist_ok=True)
-        path = here / part / "heldout3.jsonl"
-        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-        print(f"wrote {len(rows)} rows to {path.relative_to(here.parent.parent.parent)}")
+    write_sets("heldout3", "build_heldout3.py", MALICIOUS, BENIGN)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import string
 import urllib.parse
 import zlib
 from pathlib import Path
+from typing import Any
 
 PI = "prompt_injection"
 TP = "tool_poisoning"
@@ -296,28 +297,35 @@ def split_of(text: str) -> str:
     return "tune" if hashlib.sha256(text.encode("utf-8")).digest()[0] % 2 == 0 else "final"
 
 
-def main() -> None:
+def write_sets(source: str, script: str, malicious: list[Any], benign: list[Any]) -> None:
+    """Write ``tune/<source>.jsonl`` and ``final/<source>.jsonl`` beside this file.
+
+    Items are ``(category, direction, text)``, or ``(category, direction, text, tool)`` for
+    a whole tool object, whose row text is then the object as JSON (so the split key sees its
+    schema) and which rides along in ``meta.tool``.
+    """
     here = Path(__file__).resolve().parent
     out: dict[str, list[dict[str, object]]] = {"tune": [], "final": []}
-    for label, items in (("malicious", MALICIOUS), ("benign", BENIGN)):
-        for i, (cat, direction, text) in enumerate(items):
+    for label, items in (("malicious", malicious), ("benign", benign)):
+        for i, item in enumerate(items):
+            cat, direction, text = item[0], item[1], item[2]
+            if len(item) == 4:
+                text = json.dumps(item[3], ensure_ascii=False)
             part = split_of(text)
-            out[part].append(
-                {
-                    "id": f"heldout2:{part}:{label}:{i:03d}",
-                    "source": "heldout2",
-                    "category": cat,
-                    "direction": direction,
-                    "text": text,
-                    "label": label,
-                    "meta": {"origin": "mcpwall:tests/corpus/heldout/build_split.py", "split": part},
-                }
-            )
+            meta: dict[str, object] = {"origin": f"mcpwall:tests/corpus/heldout/{script}", "split": part}
+            if len(item) == 4:
+                meta["tool"] = item[3]
+            out[part].append({"id": f"{source}:{part}:{label}:{i:03d}", "source": source, "category": cat,
+                              "direction": direction, "text": text, "label": label, "meta": meta})
     for part, rows in out.items():
         (here / part).mkdir(exist_ok=True)
-        path = here / part / "heldout2.jsonl"
+        path = here / part / f"{source}.jsonl"
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
         print(f"wrote {len(rows)} rows to {path.relative_to(here.parent.parent.parent)}")
+
+
+def main() -> None:
+    write_sets("heldout2", "build_split.py", MALICIOUS, BENIGN)
 
 
 if __name__ == "__main__":
