@@ -1,8 +1,10 @@
 """Scanner speed with the full rule set and every detector on.
 
 Prints: compile time (cold and from the cache), p50 latency for a 200-byte tool call and a
-20 KB tool result, and throughput on 5 MB of clean mixed text/JSON/base64 and on 5 MB of
-adversarial input (near-miss prefixes, long runs, unterminated structures).
+20 KB tool result, p50 for the relay benchmark's echo request and response through
+``scan_frame`` (the frame prefilter on their wire bytes), and throughput on 5 MB of clean
+mixed text/JSON/base64 and on 5 MB of adversarial input (near-miss prefixes, long runs,
+unterminated structures).
 
     python bench/scan.py [--quick]
 """
@@ -192,6 +194,16 @@ def main() -> None:
     res = result_20k()
     print(f"p50 200 B tool call ({len(json.dumps(call))} B): {p50_us(lambda: scanner.scan_message(call, 'c2s', 'tools/call'), reps):.1f} µs")
     print(f"p50 20 KB result ({len(json.dumps(res))} B): {p50_us(lambda: scanner.scan_message(res, 's2c', 'tools/call'), max(50, reps // 10)):.1f} µs")
+    echo_req = {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                "params": {"name": "echo", "arguments": {"message": "x" * 100}}}
+    echo_res = {"jsonrpc": "2.0", "id": 7, "result": {"echo": echo_req["params"], "method": "tools/call"}}
+    for label, obj, direction in (("request", echo_req, "c2s"), ("response", echo_res, "s2c")):
+        raw = json.dumps(obj, separators=(",", ":")).encode()
+        pre = scanner.scan_frame(raw, obj, direction, "tools/call").prefiltered
+        frame_us = p50_us(lambda: scanner.scan_frame(raw, obj, direction, "tools/call"), reps)
+        full_us = p50_us(lambda: scanner.scan_message(obj, direction, "tools/call"), reps)
+        print(f"p50 relay echo {label} ({len(raw)} B): scan_frame {frame_us:.1f} µs (prefiltered: {pre}), "
+              f"scan_message {full_us:.1f} µs")
 
     clean = mixed(size)
     adv = adversarial(size)
