@@ -90,6 +90,8 @@ POSITIVE: list[tuple[str, str, str]] = [
     ("secrets.openai_api_key", f"OPENAI_API_KEY=sk-proj-{rand(20)}T3BlbkFJ{rand(20)}", "response"),
     ("secrets.anthropic_api_key", f"sk-ant-api03-{rand(93, ALNUM + '-_')}AA", "request"),
     ("secrets.huggingface_token", f"hf_{rand(34, string.ascii_letters)}", "response"),
+    ("secrets.nvidia_api_key", f"NVIDIA_API_KEY={'nvapi-' + rand(64, string.ascii_letters + string.digits + '_-')}",
+     "response"),
     ("secrets.npm_token", f"//registry.npmjs.org/:_authToken=npm_{rand(36)}", "response"),
     ("secrets.sendgrid_api_key", f"SG.{rand(22)}.{rand(43)}", "response"),
     ("secrets.digitalocean_pat", f"dop_v1_{rand(64, HEX)}", "response"),
