@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -177,7 +178,10 @@ def cmd_logs(args: argparse.Namespace) -> int:
     from .frame import Direction
 
     path = _audit_file(args)
-    direction = Direction.parse(args.direction).value if args.direction else None
+    try:
+        direction = Direction.parse(args.direction).value if args.direction else None
+    except ValueError as e:
+        raise ConfigError(f"--direction: {e}") from None
     if args.limit < 1:
         raise ConfigError("--limit must be at least 1")
     rows = list(query(
@@ -332,16 +336,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # The audit writer thread holds the GIL for Python work between SQLite calls; with the
-    # default 5 ms switch interval the relay's event loop can stall that long (a p99 of 5 ms).
+    # Worker threads (large messages are scanned off the event loop) hold the interpreter
+    # lock for their Python work; with the default 5 ms switch interval the relay's event
+    # loop could stall that long.
     sys.setswitchinterval(0.0005)
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handling below
+        return code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `mcpwall logs | head`: the reader left; say nothing more, as Unix tools do.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except McpwallError as e:
         print(f"mcpwall: error: {e}", file=sys.stderr)
         return 2

@@ -47,7 +47,7 @@ class Direction(StrEnum):
             "response": cls.S2C, "server_to_client": cls.S2C,
         }
         try:
-            return aliases[text.strip().lower()]
+            return aliases[text.strip().lower().replace("-", "_")]
         except KeyError:
             raise ValueError(f"unknown direction {text!r}; use c2s or s2c") from None
 
