@@ -830,7 +830,7 @@ def _rules() -> list[Rule]:
         # handed a consequential imperative is the move itself; in a request the user
         # talks to the assistant, so there it stays the weak signal above.
         Rule("ai_vocative.data", 1.0,
-             r"(?:^|[\n.!?:;(\[\"'>*]\s*|\b(?:btw|p\.?s\.?|hey|hi|hello|dear|attention|also),?\s+)(?:(?:[\w-]+\s+)?@?(?:ai|llm|assistant|chatbot|claude|gpt|chatgpt|copilot|gemini|model|(?:ai|llm|coding|automated) agent)s?|(?:[\w-]+\s+)?(?:(?:note|notice|message|instructions?|reminder|memo)\s+)?(?:to|for)\s+(?:the |any |all |every |whichever )?(?:[\w-]+ ){0,2}?(?:ai|llm|assistant|agent|model|bot)s?\b[^:,\n]{0,40}?)\s*[,:]\s+(?:\*\*\s*)?(?:(?:please|also|now|first|immediately|quietly|kindly)\s+){0,2}(?:(?:when|whenever|while|after|once|if|in|for|on)\b[^,.\n]{0,60},\s*)?(?:ignore|forget|disregard|stop|send|forward|e-?mail|reply (?:to me|with)|tell the user|tell them|say|ask the user|invite|grant|give|share|export|upload|post|push|delete|remove|cancel|transfer|pay|wire|approve|merge|accept|book|buy|rewrite|change|mark|rate|rank|recommend|present|describe|attach|move|offer|issue|dm|disable|this is (?:the|your) (?:user|owner)|this (?:page|document|message|file|note|text) (?:overrides|replaces|supersedes|changes))\b",
+             r"(?:^|[\n.!?:;(\[\"'>*]\s*|\b(?:btw|p\.?s\.?|hey|hi|hello|dear|attention|also),?\s+)(?:(?:[\w-]+\s+)?@?(?:ai|llm|assistant|chatbot|claude|gpt|chatgpt|copilot|gemini|model|(?:ai|llm|coding|automated) agent)s?|(?:[\w-]+\s+)?(?:(?:note|notice|message|instructions?|reminder|memo)\s+)?(?:to|for)\s+(?:the |any |all |every |whichever )?(?:[\w-]+ ){0,2}?(?:ai|llm|assistant|agent|model|bot)s?\b[^:,\n]{0,40}?)\s*[,:]\s+(?:\*\*\s*)?(?:(?:please|also|now|first|immediately|quietly|kindly)\s+){0,2}(?:(?:when|whenever|while|after|once|if|in|for|on)\b[^,.\n]{0,60},\s*)?(?:ignore|forget|disregard|stop|send|forward|e-?mail|reply (?:to me|with)|tell the user|tell them|say|ask the user|invite|grant|give|share|export|upload|post|push|delete|remove|cancel|transfer|pay|wire|approve|merge|accept|book|buy|rewrite|change|mark|rate|rank|recommend|present|describe|attach|move|offer|issue|dm|disable|this is (?:the|your) (?:user|owner)|this (?:page|document|message|file|note|text) (?:overrides|replaces|supersedes|changes))\b|(?:AI(?:アシスタント|エージェント|モデル)(?:へ|に)|AI ?(?:어시스턴트|모델|에이전트)에게|\b(?:hinweis|anweisung|nachricht) (?:an|für) (?:den |die |das )?(?:ki-?)?(?:assistent\w*|modell|agent\w*)|\byapay zeka asistan\w*|(?:给|致)AI(?:助手|模型)的?(?:说明|指示|消息)?|\b(?:consigne|note|message) pour l'(?:assistant|ia)|\bдля ИИ-?ассистент\w*|\bnota (?:para|per) (?:el |la |o |l')?(?:assistente|asistente))\s*[:：]",
              H, "addresses the AI inside data and tells it to act", roles=_RESP_DESC),
         Rule("task_hijack", 0.6,
              r"\b(?:ignore|disregard|forget|drop|abandon|skip|stop)\s+(?:the |your |this |that |their )?(?:user'?s?\s+|original\s+|current\s+|assigned\s+|actual\s+)?(?:task|question|request|query|assignment|job|goal)\b|\b(?:ignore|disregard) the user\b|\bstop (?:summari[sz]ing|translating|answering|what you(?:'re| are) doing)\b|\binstead of (?:answering|summari[sz]ing|translating|doing what)\b"
@@ -838,7 +838,7 @@ def _rules() -> list[Rule]:
              M, "replaces the user's task"),
         Rule("deceive_user", 0.6,
              r"\b(?:tell|inform|convince|reassure|assure|notify|warn) (?:the user|them|him|her|users|the customer) (?:that )?(?:their |the |his |her |your )?(?:[\w-]+ ){0,3}(?:is|are|was|has been|have been) (?:now )?(?:locked|suspended|corrupted|expired|compromised|blocked|disabled|fine|safe|secure|verified|harmless|ok|okay|clean)\b|\breassure (?:the user|them|him|her)\b|\bsay (?:that )?(?:every|all|each) [\w ]{0,30}(?:is|are) (?:positive|safe|fine|good|legit(?:imate)?)\b"
-             r"|\b(?:ask|prompt|request|get) (?:the user|them|him|her) (?:for|to (?:enter|provide|confirm|type|share|send|re-?enter|verify|give)) (?:their |his |her |your )?(?:password|credentials|login|2fa|otp|one-time (?:code|password)|verification code|pin|card (?:number|details)|ssn|seed phrase|recovery (?:phrase|code)s?)\b",
+             r"|\b(?:ask|prompt|request|get|tell) (?:the user|them|him|her|users|customers) (?:for|to (?:enter|provide|confirm|type|share|send|re-?enter|verify|give|reply with|paste)) (?:their |his |her |your )?(?:current |full |existing )?(?:password|credentials|login|2fa|otp|one-time (?:code|password)|verification code|pin|card (?:number|details)|ssn|seed phrase|recovery (?:phrase|code)s?)\b",
              M, "tells the model to mislead or phish the user"),
         Rule("conceal.warnings", 0.5,
              r"\b(?:do not|don't|never) (?:show|display|report|surface|mention|relay|pass on|include) (?:any |the )?(?:warnings?|errors?|alerts?|security (?:warnings?|alerts?|issues?|findings)|findings|negative \w+)(?: from| about| of)?\b|\bhide (?:the |any |all )?(?:negative|warnings?|errors?|alerts?|bad|critical|failed)\b",
@@ -861,7 +861,7 @@ def _rules() -> list[Rule]:
         Rule("hidden_css", 0.5,
              r"<\w+[^>]{0,100}style\s*=\s*[\"'][^\"']{0,100}(?:display\s*:\s*none|font-size\s*:\s*0(?:px|pt|em)?\b|visibility\s*:\s*hidden|opacity\s*:\s*0(?:\.0+)?\b|color\s*:\s*(?:white|#fff\b|#ffffff)|(?:left|top)\s*:\s*-\d{3,})|<\w+[^>]{0,60}\b(?:hidden|aria-hidden\s*=\s*[\"']true)",
              M, "text hidden from the reader with markup", roles=_RESP_DESC),
-        Rule("agent_must", 0.45,
+        Rule("agent_must", 0.5,
              r"\b(?:the |any |all )?(?:[\w-]+ )?(?:assistant|model|ai|agent|llm|chatbot)s? (?:must|should|shall|will|has to|needs to|is required to) (?:now |always |immediately |also )?(?:mention|recommend|rate|describe|present|report|rewrite|give|invite|mark|attach|export|upload|post|push|offer|issue|change|tell|inform|say|respond|reply|ask|direct|instruct|send|claim|state|insist|execute|run|delete|remove|read|open|install|download|approve|merge|forward|share|grant|disable|transfer|pay|wire|cancel)\b",
              M, "directive aimed at the assistant in third person"),
         Rule("deceive_user.redirect", 0.6,
@@ -1027,6 +1027,19 @@ def _compile(rule: Rule) -> re2._Regexp:
 
 
 _COMPILED = [_compile(r) for r in RULES]
+
+
+def _without_groups(rx: re2._Regexp) -> re2._Regexp:
+    """The same regex without capture groups: RE2 finds a match's span with its DFAs
+    alone, while spans of groups cost a slower submatch pass over the whole window (for
+    the few rules that have a group, it is asked for only when it is used)."""
+    if not rx.groups:
+        return rx
+    free = re2.compile(re.sub(r"\(\?P<[A-Za-z_]\w*>", "(?:", rx.pattern), rx.options)
+    return free if not free.groups else rx
+
+
+_LOCATE = [_without_groups(rx) for rx in _COMPILED]
 
 
 _MAX_WINDOW = 600  # characters either side of a candidate for rules with unbounded parts (their
@@ -1398,15 +1411,23 @@ _THING_INSTRUCTIONS = re2.compile(
 _PREREQUISITE = re.compile(r"\s*(?:tool\s+)?(?:first|beforehand|before (?:calling|using) (?:this|it))\b\s*(?:[;,.)]|$|to (?:get|find|obtain|look up|list|check))", re.I)
 
 
-def _spans(idx: int, text: str, ends: list[int] | None) -> Iterator[tuple[int, int, Any]]:
+_UNANCHORED = re2._Anchor.UNANCHORED
+
+
+def _spans(idx: int, text: str, ends: list[int] | None, raw: bytes | None = None) -> Iterator[tuple[int, int, Any]]:
     """Matches of rule ``idx``: over the whole of a short text (exactly what RE2 finds),
     in windows around the candidate ends in a long one (each at most the rule's longest
-    match either side, so work stays proportional to the candidates)."""
-    rx = _COMPILED[idx]
+    match either side, so work stays proportional to the candidates). ``raw``: the text
+    in ASCII bytes when it is ASCII (offsets are then the same in both), matched without
+    the RE2 wrapper's per-call re-encoding and offset conversion."""
+    rx, locate = _COMPILED[idx], _LOCATE[idx]
     n = len(text)
     if ends is None or n <= FULL_SCAN_CHARS:
-        for m in rx.finditer(text):
-            yield m.start(), m.end(), m
+        if raw is not None:
+            yield from _byte_matches(rx, locate, raw, 0, 0, False)
+            return
+        for m in locate.finditer(text):
+            yield m.start(), m.end(), m if locate is rx else _Shifted(rx, text, m.start(), 0)
         return
     width = _MAXLEN[idx] + 1
     regions: list[list[int]] = []
@@ -1420,10 +1441,13 @@ def _spans(idx: int, text: str, ends: list[int] | None) -> Iterator[tuple[int, i
         # One character of left context, so that anchors and word boundaries at the cut
         # see the real text; a match running into the right edge may be cut short.
         ctx = 1 if lo > 0 else 0
+        if raw is not None:
+            yield from _byte_matches(rx, locate, raw[lo - ctx : hi], ctx, lo - ctx, hi < n)
+            continue
         sub = text[lo - ctx : hi]
         pos = ctx
         while pos <= len(sub):
-            m = rx.search(sub, pos)
+            m = locate.search(sub, pos)
             if m is None or m.start() < ctx:
                 break
             if hi < n and m.end() >= len(sub):
@@ -1431,21 +1455,62 @@ def _spans(idx: int, text: str, ends: list[int] | None) -> Iterator[tuple[int, i
             if m.end() == m.start():
                 pos = m.end() + 1
                 continue
-            yield lo - ctx + m.start(), lo - ctx + m.end(), _Shifted(m, lo - ctx)
+            yield lo - ctx + m.start(), lo - ctx + m.end(), _Shifted(rx, sub, m.start(), lo - ctx)
             pos = m.end()
 
 
+def _byte_matches(rx: re2._Regexp, locate: re2._Regexp, sub: bytes, pos: int, shift: int,
+                  cut: bool) -> Iterator[tuple[int, int, Any]]:
+    """The window loop of :func:`_spans` on ASCII bytes (``cut``: the window ends before
+    the text does); with ``pos`` 0 and no cut, the same matches as ``finditer``."""
+    size = len(sub)
+    match = locate._regexp.Match
+    if not cut and pos == 0 and shift == 0:
+        # finditer: every match, empty ones included, stepping past an empty match
+        while True:
+            s, e = match(_UNANCHORED, sub, pos, size)[0]
+            if s < 0:
+                return
+            yield s, e, _Shifted(rx, sub, s, 0)
+            if pos == size:
+                return
+            pos = pos + 1 if pos == e else e
+    while pos <= size:
+        s, e = match(_UNANCHORED, sub, pos, size)[0]
+        if s < 0:
+            return
+        if cut and e >= size:
+            return
+        if e == s:
+            pos = e + 1
+            continue
+        yield shift + s, shift + e, _Shifted(rx, sub, s, shift)
+        pos = e
+
+
 class _Shifted:
-    """A match found in a window, with offsets in the whole text."""
+    """A match found in ``sub`` at ``at`` (a window of the text starting at ``shift``),
+    with offsets in the whole text; its groups are found only when asked for, by the
+    rule's own regex from the match's start (the same match: same start, same text)."""
 
-    __slots__ = ("_m", "_shift")
+    __slots__ = ("_at", "_rx", "_shift", "_sub")
 
-    def __init__(self, m: Any, shift: int) -> None:
-        self._m = m
+    def __init__(self, rx: re2._Regexp, sub: str | bytes, at: int, shift: int) -> None:
+        self._rx = rx
+        self._sub = sub
+        self._at = at
         self._shift = shift
 
     def start(self, group: int = 0) -> int:
-        s: int = self._m.start(group)
+        if group == 0:
+            return self._at + self._shift
+        sub = self._sub
+        if isinstance(sub, bytes):
+            s: int = self._rx._regexp.Match(_UNANCHORED, sub, self._at, len(sub))[group][0]
+        else:
+            m = self._rx.search(sub, self._at)
+            assert m is not None
+            s = m.start(group)
         return s + self._shift if s >= 0 else s
 
 
@@ -1458,6 +1523,7 @@ def _hits(text: str, role: str, cands: dict[int, list[int]] | bool | None = Fals
     if cands is not None and not cands:
         return []
     out: list[_Hit] = []
+    raw = text.encode("ascii") if text.isascii() else None
     for idx in sorted(cands) if cands is not None else range(len(RULES)):
         if idx in DISABLED:
             continue
@@ -1465,7 +1531,7 @@ def _hits(text: str, role: str, cands: dict[int, list[int]] | bool | None = Fals
         if rule.roles is not None and role not in rule.roles:
             continue
         n = 0
-        for start, end, m in _spans(idx, text, cands[idx] if cands is not None else None):
+        for start, end, m in _spans(idx, text, cands[idx] if cands is not None else None, raw):
             if end <= start:
                 continue
             if rule.name in _FIRST_SENTENCE_EXEMPT and role == "tool_description":
