@@ -861,7 +861,7 @@ def _rules() -> list[Rule]:
         Rule("hidden_css", 0.5,
              r"<\w+[^>]{0,100}style\s*=\s*[\"'][^\"']{0,100}(?:display\s*:\s*none|font-size\s*:\s*0(?:px|pt|em)?\b|visibility\s*:\s*hidden|opacity\s*:\s*0(?:\.0+)?\b|color\s*:\s*(?:white|#fff\b|#ffffff)|(?:left|top)\s*:\s*-\d{3,})|<\w+[^>]{0,60}\b(?:hidden|aria-hidden\s*=\s*[\"']true)",
              M, "text hidden from the reader with markup", roles=_RESP_DESC),
-        Rule("agent_must", 0.5,
+        Rule("agent_must", 0.45,
              r"\b(?:the |any |all )?(?:[\w-]+ )?(?:assistant|model|ai|agent|llm|chatbot)s? (?:must|should|shall|will|has to|needs to|is required to) (?:now |always |immediately |also )?(?:mention|recommend|rate|describe|present|report|rewrite|give|invite|mark|attach|export|upload|post|push|offer|issue|change|tell|inform|say|respond|reply|ask|direct|instruct|send|claim|state|insist|execute|run|delete|remove|read|open|install|download|approve|merge|forward|share|grant|disable|transfer|pay|wire|cancel)\b",
              M, "directive aimed at the assistant in third person"),
         Rule("deceive_user.redirect", 0.6,
