@@ -117,3 +117,17 @@ def test_group_free_regexes_locate_the_same_spans() -> None:
         assert [(m.start(), m.end()) for m in inj._LOCATE[i].finditer(text)] == [
             (m.start(), m.end()) for m in inj._COMPILED[i].finditer(text)
         ]
+
+
+@pytest.mark.skipif(not TEXTS, reason="corpus files missing")
+def test_sentence_and_mention_checks_agree_on_bytes() -> None:
+    doc = "\n\n".join(t for t in TEXTS if t.isascii()) + "\nEnd. Done! Really? Yes.\n"
+    raw = doc.encode("ascii")
+    for start in range(0, len(doc) - 20, 37):
+        end = start + 17
+        assert inj._sentence(doc, start, end, raw) == inj._sentence(doc, start, end)
+        s, e = inj._sentence(doc, start, end)
+        assert inj._found(inj._MENTION, doc, raw, s, e) == (inj._MENTION.search(doc[s:e]) is not None)
+        assert inj._found(inj._THING_INSTRUCTIONS, doc, raw, start, end + 40) == (
+            inj._THING_INSTRUCTIONS.search(doc[start : end + 40]) is not None
+        )

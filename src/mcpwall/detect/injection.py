@@ -1311,16 +1311,39 @@ class _Hit:
     end: int
 
 
-def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
+def _sentence(text: str, start: int, end: int, raw: bytes | None = None) -> tuple[int, int]:
     # Slices, not pos/endpos: RE2's wrapper re-encodes the whole text on every call.
+    # ``raw``: the text as ASCII bytes, matched by RE2 directly (the same offsets).
     lo = max(0, start - 300)
     s = lo
+    hi = min(len(text), end + 300)
+    if raw is not None:
+        match = _SENTENCE_END._regexp.Match
+        sub = raw[lo:start]
+        pos, size = 0, len(sub)
+        while True:  # finditer's walk; the pattern never matches empty
+            a, b = match(_UNANCHORED, sub, pos, size)[0]
+            if a < 0:
+                break
+            s = lo + b
+            if pos == size:
+                break
+            pos = pos + 1 if pos == b else b
+        a = match(_UNANCHORED, raw[end:hi], 0, hi - end)[0][0]
+        return s, (end + a if a >= 0 else hi)
     for m in _SENTENCE_END.finditer(text[lo:start]):
         s = lo + m.end()
-    hi = min(len(text), end + 300)
     m2 = _SENTENCE_END.search(text[end:hi])
     e = end + m2.start() if m2 else hi
     return s, e
+
+
+def _found(rx: re2._Regexp, text: str, raw: bytes | None, lo: int, hi: int) -> bool:
+    """``rx.search(text[lo:hi])`` found something (on ``raw``, ASCII bytes of ``text``,
+    without the wrapper)."""
+    if raw is not None:
+        return bool(rx._regexp.Match(_UNANCHORED, raw[lo:hi], 0, len(raw[lo:hi]))[0][0] >= 0)
+    return rx.search(text[lo:hi]) is not None
 
 
 _JSON_VALUE = re2.compile(r'"[\w .-]{1,60}"\s*:\s*"$')
@@ -1546,13 +1569,13 @@ def _hits(text: str, role: str, cands: dict[int, list[int]] | bool | None = Fals
                 line_start = text.rfind("\n", 0, ostart) + 1
                 if ostart >= 0 and text.count("`", line_start, ostart) % 2 == 1:
                     continue
-            if rule.name.startswith("override.") and _THING_INSTRUCTIONS.search(text[start : end + 40]):
+            if rule.name.startswith("override.") and _found(_THING_INSTRUCTIONS, text, raw, start, end + 40):
                 continue
             if rule.name == "tool_call" and _PREREQUISITE.match(text, end):
                 continue
             if rule.mention_ok:
-                s, e = _sentence(text, start, end)
-                if _quoted(text, s, start, end, e) or _MENTION.search(text[s:e]):
+                s, e = _sentence(text, start, end, raw)
+                if _quoted(text, s, start, end, e) or _found(_MENTION, text, raw, s, e):
                     continue
             out.append(_Hit(idx, start, end))
             n += 1
