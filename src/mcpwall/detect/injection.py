@@ -830,7 +830,12 @@ def _rules() -> list[Rule]:
         # handed a consequential imperative is the move itself; in a request the user
         # talks to the assistant, so there it stays the weak signal above.
         Rule("ai_vocative.data", 1.0,
-             r"(?:^|[\n.!?:;(\[\"'>*]\s*|\b(?:btw|p\.?s\.?|hey|hi|hello|dear|attention|also),?\s+)(?:(?:[\w-]+\s+)?@?(?:ai|llm|assistant|chatbot|claude|gpt|chatgpt|copilot|gemini|model|(?:ai|llm|coding|automated) agent)s?|(?:[\w-]+\s+)?(?:(?:note|notice|message|instructions?|reminder|memo)\s+)?(?:to|for)\s+(?:the |any |all |every |whichever )?(?:[\w-]+ ){0,2}?(?:ai|llm|assistant|agent|model|bot)s?\b[^:,\n]{0,40}?)\s*[,:]\s+(?:\*\*\s*)?(?:(?:please|also|now|first|immediately|quietly|kindly)\s+){0,2}(?:(?:when|whenever|while|after|once|if|in|for|on)\b[^,.\n]{0,60},\s*)?(?:ignore|forget|disregard|stop|send|forward|e-?mail|reply (?:to me|with)|tell the user|tell them|say|ask the user|invite|grant|give|share|export|upload|post|push|delete|remove|cancel|transfer|pay|wire|approve|merge|accept|book|buy|rewrite|change|mark|rate|rank|recommend|present|describe|attach|move|offer|issue|dm|disable|this is (?:the|your) (?:user|owner)|this (?:page|document|message|file|note|text) (?:overrides|replaces|supersedes|changes))\b|(?:AI(?:アシスタント|エージェント|モデル)(?:へ|に)|AI ?(?:어시스턴트|모델|에이전트)에게|\b(?:hinweis|anweisung|nachricht) (?:an|für) (?:den |die |das )?(?:ki-?)?(?:assistent\w*|modell|agent\w*)|\byapay zeka asistan\w*|(?:给|致)AI(?:助手|模型)的?(?:说明|指示|消息)?|\b(?:consigne|note|message) pour l'(?:assistant|ia)|\bдля ИИ-?ассистент\w*|\bnota (?:para|per) (?:el |la |o |l')?(?:assistente|asistente))\s*[:：]",
+             r"(?:^|[\n.!?:;(\[\"'>*]\s*|\b(?:btw|p\.?s\.?|hey|hi|hello|dear|attention|also),?\s+)(?:(?:[\w-]+\s+)?@?(?:ai|llm|assistant|chatbot|claude|gpt|chatgpt|copilot|gemini|model|(?:ai|llm|coding|automated) agent)s?|(?:[\w-]+\s+)?(?:(?:note|notice|message|instructions?|reminder|memo)\s+)?(?:to|for)\s+(?:the |any |all |every |whichever )?(?:[\w-]+ ){0,2}?(?:ai|llm|assistant|agent|model|bot)s?\b[^:,\n]{0,40}?)\s*[,:]\s+(?:\*\*\s*)?(?:(?:please|also|now|first|immediately|quietly|kindly)\s+){0,2}(?:(?:when|whenever|while|after|once|if|in|for|on)\b[^,.\n]{0,60},\s*)?(?:ignore|forget|disregard|stop|send|forward|e-?mail|reply (?:to me|with)|tell the user|tell them|say|ask the user|invite|grant|give|share|export|upload|post|push|delete|remove|cancel|transfer|pay|wire|approve|merge|accept|book|buy|rewrite|change|mark|rate|rank|recommend|present|describe|attach|move|offer|issue|dm|disable|this is (?:the|your) (?:user|owner)|this (?:page|document|message|file|note|text) (?:overrides|replaces|supersedes|changes))\b",
+             H, "addresses the AI inside data and tells it to act", roles=_RESP_DESC),
+        # The same move labelled in other languages: a rule of its own, so that the English
+        # one stays ASCII for Hyperscan (one pattern mixing both took 75 s to compile).
+        Rule("ai_vocative.data_ml", 1.0,
+             r"(?:AI(?:アシスタント|エージェント|モデル)(?:へ|に)|AI ?(?:어시스턴트|모델|에이전트)에게|\b(?:hinweis|anweisung|nachricht) (?:an|für) (?:den |die |das )?(?:ki-?)?(?:assistent\w*|modell|agent\w*)|\byapay zeka asistan\w*|(?:给|致)AI(?:助手|模型)的?(?:说明|指示|消息)?|\b(?:consigne|note|message) pour l'(?:assistant|ia)|\bдля ИИ-?ассистент\w*|\bnota (?:para|per) (?:el |la |o |l')?(?:assistente|asistente))\s*[:：]",
              H, "addresses the AI inside data and tells it to act", roles=_RESP_DESC),
         Rule("task_hijack", 0.6,
              r"\b(?:ignore|disregard|forget|drop|abandon|skip|stop)\s+(?:the |your |this |that |their )?(?:user'?s?\s+|original\s+|current\s+|assigned\s+|actual\s+)?(?:task|question|request|query|assignment|job|goal)\b|\b(?:ignore|disregard) the user\b|\bstop (?:summari[sz]ing|translating|answering|what you(?:'re| are) doing)\b|\binstead of (?:answering|summari[sz]ing|translating|doing what)\b"
@@ -973,6 +978,16 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
     "exfil_send.weak": (_SEND_VERB, _EXTERNAL_TRIGGER),
     "exfil_send.ml": (
         r"envo(?:ie|yez|yer)|env[ií]a|env[ií]e|enviar|sende|senden|schicke|invia|inviare|envie|отправь|отправьте|перешли|发送|发给|送信|送って|보내",
+    ),
+    # Two word lists with a gap of any non-sentence-ending characters between: Hyperscan
+    # builds such a gap over UTF-8 slowly (tens of seconds); each list alone is quick.
+    "phish.ml": (
+        r"usuari[oa]|utilisat(?:eur|rice)|nutzer|benutzer|utente|usu[áa]rio|пользовател|用户|ユーザー|사용자|kullanıcı|gebruiker|użytkownik",
+        r"contrase[ñn]a|tarjeta|datos bancarios|mot de passe|carte (?:bancaire|de cr[ée]dit)|passwort|kennwort|kreditkarte|bankdaten|carta di credito|senha|cart[ãa]o|пароль|карт|密码|信用卡|银行卡|パスワード|クレジットカード|비밀번호|카드",
+    ),
+    "destructive.ml": (
+        r"supprime[zs]?|efface[zs]?|elimina|borra|l[öo]sche|entferne|cancella|apaga|exclua|удали(?:те)?|сотри|删除|清空|削除|삭제",
+        r"fichiers|archivos|dateien|file|arquivos|файл|文件|ファイル|파일|r[ée]pertoire|directorio|verzeichnis|cartella|pasta|папк|目录|base de donn[ée]es|datenbank|database",
     ),
     "shadowing": (
         r"(?:always|must|also|first|instead|make sure to|be sure to|remember to|you should)\b|\b(?:instead|always|automatically|actually|secretly|silently|without)\b|\binstead of (?:calling|using|invoking)|\btool (?:replaces|supersedes|overrides|shadows)\b|\bany (?:other )?tool\b",
