@@ -30,9 +30,13 @@ import random
 import string
 import urllib.parse
 import zlib
-from typing import Any
 
-from build_split import write_sets  # the same split rule and row format as the second set
+from build_split import (  # the same split rule and row format as the second set
+    Row,
+    b64,
+    tags,
+    write_sets,
+)
 
 PI = "prompt_injection"
 TP = "tool_poisoning"
@@ -64,10 +68,6 @@ def gh(prefix: str) -> str:
     return prefix + body + tail.rjust(6, "0")
 
 
-def b64(s: str) -> str:
-    return base64.b64encode(s.encode()).decode()
-
-
 def jwt(claims: dict[str, object]) -> str:
     def part(obj: dict[str, object]) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
@@ -85,15 +85,6 @@ def zw(s: str) -> str:
     return "\u200b".join(s)
 
 
-def tags(s: str) -> str:
-    return "".join(chr(0xE0000 + ord(c)) for c in s)
-
-
-def tool(name: str, desc: str, props: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "description": desc, "inputSchema": {"type": "object", "properties": props}}
-
-
-Row = tuple[str, str, str] | tuple[str, str, str, dict[str, Any]]
 
 MALICIOUS: list[Row] = [
     # ================= direct requests: jailbreaks, personas, extraction (English)

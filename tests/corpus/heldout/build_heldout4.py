@@ -22,34 +22,26 @@ tuning. Append new rows only at the end of a list.
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
-from build_split import write_sets  # the same split rule and row format as the other sets
+from build_split import (  # the same split rule and row format as the other sets
+    Row,
+    b64,
+    tags,
+    tool,
+    write_sets,
+)
 
 PI = "prompt_injection"
 TP = "tool_poisoning"
 REQ, RESP, DESC = "request", "response", "tool_description"
 
 
-def b64(s: str) -> str:
-    return base64.b64encode(s.encode()).decode()
-
-
-def tags(s: str) -> str:
-    return "".join(chr(0xE0000 + ord(c)) for c in s)
-
-
-def tool(name: str, desc: str, props: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "description": desc, "inputSchema": {"type": "object", "properties": props}}
-
-
 def j(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=1)
 
 
-Row = tuple[str, str, str] | tuple[str, str, str, dict[str, Any]]
 
 MALICIOUS: list[Row] = [
     # ================= fetched web pages, with visible and hidden parts

@@ -64,6 +64,19 @@ def b64(s: str) -> str:
     return base64.b64encode(s.encode()).decode()
 
 
+def tags(s: str) -> str:
+    """``s`` hidden in Unicode tag characters."""
+    return "".join(chr(0xE0000 + ord(c)) for c in s)
+
+
+def tool(name: str, desc: str, props: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "description": desc, "inputSchema": {"type": "object", "properties": props}}
+
+
+# A row: (category, direction, text), or with a whole tool object as a fourth member.
+Row = tuple[str, str, str] | tuple[str, str, str, dict[str, Any]]
+
+
 def jwt() -> str:
     def part(obj: dict[str, object]) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
