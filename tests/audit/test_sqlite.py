@@ -178,3 +178,17 @@ async def test_a_dead_writer_makes_the_sink_unhealthy_and_commits_fail(tmp_path:
         await asyncio.wait_for(audit.commit(rec(2, action="block")), 10)
     assert not audit.healthy
     await audit.close()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGSTOP")
+async def test_a_stuck_writer_does_not_keep_mcpwall_from_stopping(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcpwall.audit import sqlite as sink
+
+    monkeypatch.setattr(sink, "CLOSE_TIMEOUT", 0.5)
+    monkeypatch.setattr(sink, "REAP_TIMEOUT", 0.5)
+    audit = SqliteAudit(tmp_path / "a.db", KEY)
+    await audit.commit(rec(1))  # the writer is up
+    audit._proc.send_signal(signal.SIGSTOP)  # as if stuck on a locked database
+    await asyncio.wait_for(audit.close(), 20)
+    assert audit._proc.returncode is not None  # killed, not left behind

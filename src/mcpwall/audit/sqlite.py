@@ -123,6 +123,8 @@ OP_STOP = 2  # store everything, acknowledge ``token``, exit
 
 _LEN = struct.Struct("<I")
 _PIPE_BYTES = 1 << 20  # room for a burst of records before the relay waits for the writer
+CLOSE_TIMEOUT = 60.0  # seconds the writer gets to store what it has when mcpwall stops
+REAP_TIMEOUT = 30.0  # then seconds it gets to exit before it is killed
 
 
 def write_message(fd: int, payload: bytes) -> None:
@@ -270,9 +272,13 @@ class SqliteAudit:
         if self._closed:
             return
         try:
-            await self._sync(OP_STOP)
+            # A writer stuck on a locked database must not keep mcpwall from exiting.
+            await asyncio.wait_for(self._sync(OP_STOP), CLOSE_TIMEOUT)
         except AuditError as e:
             log.error("%s", e)
+        except TimeoutError:
+            log.error("the audit writer did not finish within %s s; records still queued may be lost",
+                      CLOSE_TIMEOUT)
         await asyncio.to_thread(self._reap)
 
     def close_sync(self) -> None:
@@ -351,7 +357,7 @@ class SqliteAudit:
             assert self._proc.stdin is not None
             self._proc.stdin.close()
         try:
-            self._proc.wait(30)
+            self._proc.wait(REAP_TIMEOUT)
         except subprocess.TimeoutExpired:
             log.error("the audit writer did not exit; killing it")
             self._proc.kill()
