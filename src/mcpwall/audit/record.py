@@ -11,7 +11,7 @@ from ..verdict import Finding
 
 @dataclass(slots=True)
 class AuditRecord:
-    """Built on the hot path with references only; the writer thread does the heavy work
+    """Built on the hot path with references only; the writer process does the heavy work
     (hashing, masking, encoding) so relaying stays fast."""
 
     direction: str
