@@ -6,7 +6,11 @@ prints p50/p99 round-trip latency with one request in flight, the latency mcpwal
 direct, and messages/s with 1 and 32 requests in flight. The client is a raw JSON-RPC
 line client, so what is measured is the relay, not an SDK.
 
-    python bench/relay.py [--requests N] [--policy FILE] [--json]
+    python bench/relay.py [--requests N] [--rounds R] [--policy FILE] [--json]
+
+Each case runs direct, bare and mcpwall one after the other, ``--rounds`` times (3 by
+default); every figure printed is the median over the rounds, and the last lines list the
+per-round ratios. On a shared two-core machine one short run moves by +-30 %.
 
 Targets (issue 2): added p50 <= 250 us at 100 B; throughput at 32 in flight >= 0.85x the
 bare relay's.
@@ -143,12 +147,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if EVERYTHING.exists() and not args.echo_only:
         servers.append(("server-everything", ["node", str(EVERYTHING), "stdio"], True))
     results: dict[str, Any] = {}
+    paths = (("direct", []), ("bare", BARE), ("mcpwall", [*wrap, "--"]))
     for server_name, server, init in servers:
         for size in (100, 10_000):
             n = args.requests if server_name == "echo" else max(args.requests // 4, 200)
-            row = {}
-            for label, prefix in (("direct", []), ("bare", BARE), ("mcpwall", [*wrap, "--"])):
-                row[label] = await measure([*prefix, *server], env, size, n, init)
+            rounds: list[dict[str, dict[str, float]]] = []
+            for _ in range(args.rounds):  # interleaved, so a slow spell hits every path alike
+                rounds.append({label: await measure([*prefix, *server], env, size, n, init)
+                               for label, prefix in paths})
+            row: dict[str, Any] = {label: {k: statistics.median(r[label][k] for r in rounds)
+                                           for k in rounds[0][label]} for label, _ in paths}
+            row["ratios"] = [r["mcpwall"]["tp32"] / r["bare"]["tp32"] for r in rounds]
+            row["added"] = [r["mcpwall"]["p50"] - r["direct"]["p50"] for r in rounds]
             results[f"{server_name} {size} B"] = row
     return results
 
@@ -167,11 +177,15 @@ def report(results: dict[str, Any]) -> None:
             ratio = row["mcpwall"]["tp32"] / row["bare"]["tp32"]
             print(f"{case}: added p50 {added:.0f} us (target <= 250): {'OK' if added <= 250 else 'MISS'}; "
                   f"throughput @32 {ratio:.2f}x bare (target >= 0.85): {'OK' if ratio >= 0.85 else 'MISS'}")
+    for case, row in results.items():
+        print(f"{case}: per round: added p50 {', '.join(f'{a:.0f}' for a in row['added'])} us; "
+              f"throughput @32 {', '.join(f'{r:.2f}' for r in row['ratios'])}x bare")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=2000, help="requests per measurement (echo server)")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved runs per case (medians are printed)")
     ap.add_argument("--policy", help="mcpwall config file to run with (e.g. a 50-rule policy)")
     ap.add_argument("--echo-only", action="store_true", help="skip server-everything")
     ap.add_argument("--json", action="store_true", help="print the raw figures as JSON too")
