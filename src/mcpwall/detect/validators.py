@@ -332,6 +332,12 @@ def _github_crc32(value: str, ctx: Context, arg: Any) -> bool:
     return _base62(zlib.crc32(body[:30].encode("ascii")), 6) == body[30:]
 
 
+@validator("not_github_crc32")
+def _not_github_crc32(value: str, ctx: Context, arg: Any) -> bool:
+    """A classic GitHub token whose checksum fails (a fake, a fixture or a mangled copy)."""
+    return not value.startswith("github_pat_") and not _github_crc32(value, ctx, arg)
+
+
 # --- identifiers -----------------------------------------------------------------------
 
 
