@@ -248,6 +248,16 @@ async def test_invalid_message_gets_an_error_and_is_recorded() -> None:
     assert audit.records[-1].action == "invalid"
 
 
+async def test_a_request_whose_id_is_a_lone_surrogate_gets_a_parse_error_with_a_null_id() -> None:
+    # Found by tests/test_relay_fuzz.py: quoting the id back used to raise while encoding.
+    relay, client, server, audit = make()
+    await relay.from_client(b'{"jsonrpc":"2.0","id":"\\ud800","method":"ping"}')
+    assert server.sent == []
+    [answer] = client.json()
+    assert answer["id"] is None and answer["error"]["code"] == -32700
+    assert audit.records[-1].action == "invalid"
+
+
 async def test_non_json_output_of_the_server_is_logged_not_answered() -> None:
     relay, client, server, audit = make()
     await relay.from_server(b"Server listening on stdio")

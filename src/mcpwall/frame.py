@@ -189,7 +189,17 @@ def peek_id(raw: bytes) -> MsgId | None:
         val = json.loads(tok)
     except ValueError:
         return None
+    if isinstance(val, str) and not _encodable(val):
+        return None  # a lone surrogate: it cannot be sent back as UTF-8, so answer with a null id
     return val if isinstance(val, (int, str)) and not isinstance(val, bool) else None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _fast_decoder = msgspec.json.Decoder()
@@ -350,7 +360,14 @@ def encode(obj: Any) -> bytes:
         return _encoder.encode(obj)
     except (OverflowError, TypeError):
         # msgspec refuses integers beyond 64 bits; the stdlib keeps them exact.
+        pass
+    except UnicodeEncodeError:
+        # A lone surrogate (from a peer's own message quoted back): escaped, still valid JSON.
+        return json.dumps(obj, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    try:
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
 def error_message(msg_id: MsgId | None, code: int, message: str, data: Any = None) -> dict[str, Any]:
