@@ -16,8 +16,8 @@ act. Whatever the conversation, in monitor and in enforce mode:
 from __future__ import annotations
 
 import asyncio
-import os
 import json
+import os
 import re
 from collections import Counter
 from typing import Any
@@ -25,13 +25,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.test_relay import Collector, MemoryAudit
 
 from mcpwall.app import App
 from mcpwall.config import load
 from mcpwall.frame import Direction
 from mcpwall.relay import Relay
 from mcpwall.session import Session
-from tests.test_relay import Collector, MemoryAudit
 
 TEXTS = [
     "hello", "", "x" * 300,
@@ -67,7 +67,7 @@ ids = st.one_of(st.integers(0, 40), st.integers(2**53, 2**53 + 3), st.sampled_fr
 
 @st.composite
 def client_request(draw: Any) -> dict[str, Any]:
-    method = draw(st.sampled_from(METHODS[:6] + ["x/unknown"]))
+    method = draw(st.sampled_from([*METHODS[:6], "x/unknown"]))
     text = draw(st.sampled_from(TEXTS))
     params: dict[str, Any] = {"_meta": {"progressToken": draw(ids)}} if draw(st.booleans()) else {}
     if method == "tools/call":
