@@ -66,6 +66,19 @@ class Proxy:
         return sid
 
 
+class _Started(uvicorn.Server):
+    """uvicorn's server with an event set once it listens."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = asyncio.Event()
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.ready.set()
+
+
 async def _start(tmp_path: Path, overrides: dict[str, Any], upstream_headers: dict[str, str] | None = None,
                  ) -> AsyncIterator[Proxy]:
     upstream = FakeUpstream()
@@ -83,11 +96,13 @@ async def _start(tmp_path: Path, overrides: dict[str, Any], upstream_headers: di
     gateway.tools = client.tools
     config = uvicorn.Config(gateway, host="127.0.0.1", port=port, http=_protocol_class(settings.http.header_timeout),
                             lifespan="on", log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
+    server = _Started(config)
     server.capture_signals = lambda: __import__("contextlib").nullcontext()  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
+    ready = asyncio.create_task(server.ready.wait())
+    await asyncio.wait({task, ready}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+    ready.cancel()
+    assert server.ready.is_set(), "the gateway did not start"
     proxy = Proxy(gateway, port, upstream)
     try:
         yield proxy
