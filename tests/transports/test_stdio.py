@@ -264,21 +264,28 @@ async def test_stray_output_on_the_childs_stdout_is_logged_not_forwarded(tmp_pat
     assert "server starting" in (tmp_path / "stderr.log").read_text()
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals and named pipes")
 async def test_client_eof_stops_a_child_that_ignores_stdin_with_sigterm(tmp_path: Path) -> None:
     script = tmp_path / "stubborn.py"
     ready = tmp_path / "ready"
+    os.mkfifo(ready)  # the child says it has its handler in place by writing to this pipe
     script.write_text(
-        "import signal, sys, time, pathlib\n"
+        "import signal, sys, time\n"
         "signal.signal(signal.SIGTERM, lambda *a: sys.exit(42))\n"
-        f"pathlib.Path({str(ready)!r}).write_text('x')\n"
-        "while True: time.sleep(0.05)\n"
+        f"open({str(ready)!r}, 'w').write('x')\n"
+        "while True: signal.pause()\n"
     )
     cfg = tmp_path / "c.yaml"
     cfg.write_text("child: {stdin_close_grace: 0.2, term_grace: 5}\n")
     w = await start(tmp_path, "--config", str(cfg), command=[sys.executable, str(script)])
-    async with asyncio.timeout(TIMEOUT):
-        while not ready.exists():  # poll a file the child writes; bounded by the timeout
-            await asyncio.sleep(0.01)
+    fd = os.open(ready, os.O_RDONLY | os.O_NONBLOCK)  # opening for reading never blocks this way
+    try:
+        got = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().add_reader(fd, lambda: got.done() or got.set_result(os.read(fd, 1)))
+        assert await asyncio.wait_for(got, TIMEOUT) == b"x"
+    finally:
+        asyncio.get_running_loop().remove_reader(fd)
+        os.close(fd)
     assert await w.close() == 42
 
 
