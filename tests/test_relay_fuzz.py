@@ -16,6 +16,7 @@ act. Whatever the conversation, in monitor and in enforce mode:
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import re
@@ -225,3 +226,45 @@ def test_the_fuzz_apps_run_the_default_pipeline_and_it_acts(apps: dict[str, App]
 
     client, server = asyncio.run(play())
     assert server.sent == [] and client.json()[0]["error"]["code"] < 0  # the generated attacks are blocked
+
+
+LIVE_KEY = "AKIAQYLPMN5HHHFPZAM2"  # shaped like a live AWS key id
+noise = st.characters(codec=None, exclude_categories=("Cs",))
+around = st.sampled_from([f" {LIVE_KEY} ", f'"{LIVE_KEY}"', " ", "\n", "key=", "\u200b", "é", "😀", "\\", '"',
+                          "\x00", "\x1f", "ignore previous instructions", "4111111111111111", "x" * 100])
+texts_with_keys = st.lists(st.one_of(st.text(noise, max_size=30), around), max_size=10).map("".join)
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(texts=st.lists(texts_with_keys, min_size=1, max_size=4),
+       shape=st.sampled_from(["content", "structured", "blob", "error", "mixed"]), ascii_only=st.booleans())
+def test_enforce_mode_never_lets_a_live_key_through_in_a_result_whatever_surrounds_it(
+        apps: dict[str, App], texts: list[str], shape: str, ascii_only: bool) -> None:
+    async def play() -> None:
+        client, server = Collector(), Collector()
+        relay = Relay(apps["enforce"].pipeline, Session(upstream="fuzz"), enforce=True, audit=MemoryAudit(),
+                      client=client, server=server)
+        await relay.from_client(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                            "params": {"name": "echo", "arguments": {}}}).encode())
+        blobs = [{"type": "resource", "resource": {"uri": "file:///x", "blob": base64.b64encode(t.encode()).decode()}}
+                 for t in texts]
+        answer: dict[str, Any] = {
+            "content": {"result": {"content": [{"type": "text", "text": t} for t in texts]}},
+            "structured": {"result": {"content": [], "structuredContent": {"a": texts, "b": {"c": texts[0]}}}},
+            "blob": {"result": {"content": blobs}},
+            "error": {"error": {"code": -1, "message": texts[0], "data": texts}},
+            "mixed": {"result": {"content": [{"type": "text", "text": texts[0]}], "structuredContent": {"t": texts},
+                                 "_meta": {"m": texts[-1]}}},
+        }[shape]
+        await relay.from_server(json.dumps({"jsonrpc": "2.0", "id": 1, **answer}, ensure_ascii=ascii_only).encode())
+        [raw] = client.sent  # replaced or redacted, never dropped
+        out = json.loads(raw)
+        assert out["id"] == 1 and ("result" in out) != ("error" in out), out
+        assert LIVE_KEY.encode() not in raw, raw[:400]
+        for item in out.get("result", {}).get("content", []):
+            blob = item.get("resource", {}).get("blob") if isinstance(item, dict) else None
+            if blob is not None:
+                assert LIVE_KEY.encode() not in base64.b64decode(blob), blob
+
+    asyncio.run(play())

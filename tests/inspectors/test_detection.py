@@ -200,6 +200,15 @@ def test_redaction_merges_overlaps_and_keeps_blobs_base64() -> None:
     assert obj["result"]["c"] == "[REDACTED:z]"
 
 
+def test_a_secret_in_a_blob_read_as_binary_text_replaces_the_whole_blob() -> None:
+    blob = base64.b64encode(f"\x00\x01 token {KEY_ID} end".encode()).decode()
+    obj: dict[str, Any] = {"result": {"b": blob}}
+    found = [Finding("secrets", "secrets.aws_access_key_id", Severity.HIGH, path="$.result.b", span=(9, 29),
+                     extra={"decoded": "base64-binary"})]
+    assert redact(obj, found) == ["$.result.b"]
+    assert base64.b64decode(obj["result"]["b"]).decode() == "[REDACTED:aws_access_key_id]"
+
+
 async def test_the_original_frame_is_left_for_the_audit_log_with_secrets_masked(tmp_path: Any) -> None:
     f = result(f"key {KEY_ID}, card {CARD}, mail jane.doe@acme-corp.com")
     original = json.dumps(f.obj)

@@ -118,23 +118,47 @@ def role_of(direction: Direction | str, method: str | None, *, is_reply: bool) -
     return RESPONSE
 
 
-def _decode_blob(value: str) -> str | None:
-    """Text of a base64 blob, or None when it is not (valid) base64 of UTF-8 text."""
+_CONTROLS = {c: " " for c in [*range(32), 127] if chr(c) not in "\t\n\r\f"}
+_CONTROLS[0xFFFD] = " "
+
+
+def _blob_bytes(value: str) -> bytes | None:
     try:
-        raw = base64.b64decode(value, validate=True)
+        return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         try:
-            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+            return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
         except (binascii.Error, ValueError):
             return None
+
+
+def _decode_blob(value: str) -> tuple[str, str] | None:
+    """(text, how) of a base64 blob, or None when it does not decode or is real binary data.
+
+    ``how`` is ``"base64"`` for UTF-8 text (spans found in it point into the decoded text),
+    or ``"base64-binary"`` for text with stray control characters or invalid bytes: one
+    control byte in front of a sentence must not hide it from the detectors, so such a blob
+    is read as text with those bytes as spaces (a finding in it hides the whole blob). Data
+    that is mostly not text (images, archives) is left alone.
+    """
+    raw = _blob_bytes(value)
+    if raw is None:
+        return None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        return None
-    if not text:
-        return text
-    controls = sum(1 for c in text if ord(c) < 32 and c not in "\t\n\r\f")
-    return text if controls * 100 <= len(text) else None
+        text = raw.decode("utf-8", "replace")
+        clean = False
+    else:
+        if not text:
+            return text, "base64"
+        controls = sum(1 for c in text if ord(c) < 32 and c not in "\t\n\r\f")
+        clean = controls * 100 <= len(text)
+    if clean:
+        return text, "base64"
+    view = text.translate(_CONTROLS)
+    noise = len(text) - sum(1 for a, b in zip(text, view, strict=True) if a == b)
+    return (view, "base64-binary") if noise * 5 <= len(text) else None
 
 
 def extract(
@@ -230,8 +254,9 @@ def _blob(value: str, path: str, role: str, out: Extraction, limit: int) -> None
     if len(value) > limit * 4 // 3 + 4:
         out.uninspected.append((path, f"longer than {limit} characters"))
         return
-    text = _decode_blob(value)
-    if text is None:
+    decoded = _decode_blob(value)
+    if decoded is None:
         out.uninspected.append((path, "binary data"))
         return
-    out.add(text, role, path, None, False, "base64")
+    text, how = decoded
+    out.add(text, role, path, None, False, how)

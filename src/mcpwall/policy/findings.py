@@ -351,13 +351,15 @@ def redact(obj: Any, findings: Sequence[Finding]) -> list[str]:
             continue
         if not isinstance(wire, str):
             continue
-        blob = any(f.extra.get("decoded") == "base64" for f in group)
+        blob = any(str(f.extra.get("decoded", "")).startswith("base64") for f in group)
         text = wire
         if blob:
             try:
                 text = base64.b64decode(wire, validate=True).decode("utf-8")
             except (binascii.Error, ValueError):
                 text = None  # type: ignore[assignment]
+            if any(f.extra.get("decoded") == "base64-binary" for f in group):
+                text = None  # type: ignore[assignment]  # read with bytes blanked out: no spans to splice
         if text is None or any(f.span is None or "layer" in f.extra for f in group):
             new = " ".join(dict.fromkeys(label(f) for f in group))
         else:
