@@ -135,7 +135,18 @@ def apps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, App]:
     return out
 
 
-async def _play(app: App, steps: list[tuple[str, Any]], enforce: bool) -> None:
+def _wire(obj: Any, style: int) -> bytes:
+    """The same message as different peers write it: compact, spaced, ASCII-escaped, indented."""
+    if style == 1:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+    if style == 2:
+        return json.dumps(obj, separators=(" , ", " : ")).encode()
+    if style == 3:
+        return json.dumps(obj, indent=1, ensure_ascii=False).encode()
+    return json.dumps(obj).encode()
+
+
+async def _play(app: App, steps: list[tuple[str, Any]], enforce: bool, style: int = 0) -> None:
     client, server, audit = Collector(), Collector(), MemoryAudit()
     relay = Relay(app.pipeline, Session(upstream="fuzz"), enforce=enforce, audit=audit, client=client, server=server)
     fresh: Counter[tuple[str, Any]] = Counter()  # client requests sent while their id was free
@@ -148,10 +159,10 @@ async def _play(app: App, steps: list[tuple[str, Any]], enforce: bool) -> None:
             if not requests:
                 continue
             question = requests[index % len(requests)]
-            raw = json.dumps(server_answer(question["id"], text, error, question["method"])).encode()
+            raw = _wire(server_answer(question["id"], text, error, question["method"]), style)
             who = "s"
         else:
-            raw = item if isinstance(item, bytes) else json.dumps(item).encode()
+            raw = item if isinstance(item, bytes) else _wire(item, style)
             if who == "c" and isinstance(item, bytes) and (m := _ID.search(item)):
                 asked[_key(json.loads(m.group(1)))] += 1  # a broken request still expects its answer
             if who == "c" and isinstance(item, dict) and "id" in item and "method" in item:
@@ -206,10 +217,10 @@ def _in_flight(relay: Relay) -> set[tuple[str, Any]]:
 @pytest.mark.parametrize("mode", ["monitor", "enforce"])
 @settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
-@given(steps=conversation())
+@given(steps=conversation(), style=st.integers(0, 3))
 def test_the_relay_keeps_the_protocol_whatever_it_is_sent(apps: dict[str, App], mode: str,
-                                                           steps: list[tuple[str, Any]]) -> None:
-    asyncio.run(_play(apps[mode], steps, enforce=mode == "enforce"))
+                                                           steps: list[tuple[str, Any]], style: int) -> None:
+    asyncio.run(_play(apps[mode], steps, enforce=mode == "enforce", style=style))
 
 
 def test_the_fuzz_apps_run_the_default_pipeline_and_it_acts(apps: dict[str, App]) -> None:
