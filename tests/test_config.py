@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from mcpwall.app import App
 from mcpwall.cli import main, parse_since
 from mcpwall.config import DEFAULT_CONFIG, Mode, Settings, load
-from mcpwall.errors import ConfigError
+from mcpwall.errors import ConfigError, McpwallError
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -90,3 +96,63 @@ def test_since_accepts_durations_and_iso_times() -> None:
     assert parse_since("2026-01-01T00:00:00+00:00") == 1767225600.0
     with pytest.raises(ConfigError):
         parse_since("yesterday")
+
+
+# --- any broken config is a clear error, never a traceback -------------------------------------
+
+def _paths(d: object, p: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    out = [p] if p else []
+    if isinstance(d, dict):
+        for k, v in d.items():
+            out += _paths(v, (*p, k))
+    elif isinstance(d, list):
+        for i, v in enumerate(d):
+            out += _paths(v, (*p, i))
+    return out
+
+
+def _rich_config() -> dict[str, object]:
+    """The default config with one rule of every kind from bench/policy50.yaml."""
+    base: dict[str, object] = yaml.safe_load(DEFAULT_CONFIG)
+    policy = yaml.safe_load((Path(__file__).parents[1] / "bench" / "policy50.yaml").read_text())["policy"]
+    kinds: dict[tuple[str, ...], object] = {}
+    for rule in policy["rules"]:
+        kinds.setdefault(tuple(sorted(rule.get("match", {}))), rule)
+    policy["rules"] = list(kinds.values())
+    base["policy"] = policy
+    return base
+
+
+_RICH = _rich_config()
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(10**20), 10**20), st.floats(), st.text(max_size=12),
+                     st.sampled_from(["*", "[", "(?P<", "deny", "redact", "require_approval", "../x", "$.a[", "1h", "-1"]))
+_VALUES = st.recursive(_SCALARS, lambda c: st.one_of(st.lists(c, max_size=3),
+                                                      st.dictionaries(st.text(max_size=8), c, max_size=3)),
+                       max_leaves=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(changes=st.lists(st.tuples(st.sampled_from(_paths(_RICH)), _VALUES), min_size=1, max_size=3))
+def test_any_broken_config_is_a_config_error_not_a_traceback(tmp_path_factory: pytest.TempPathFactory,
+                                                             changes: list[tuple[tuple[object, ...], object]]) -> None:
+    data = copy.deepcopy(_RICH)
+    for path, value in changes:
+        node: Any = data
+        with contextlib.suppress(KeyError, IndexError, TypeError):
+            for step in path[:-1]:
+                node = node[step]
+            node[path[-1]] = value
+    tmp = tmp_path_factory.mktemp("cfg")
+    (tmp / "c.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    env = {"MCPWALL_STATE_DIR": str(tmp / "state")}
+    with contextlib.suppress(McpwallError):  # a clear error: what the CLI prints without a traceback
+        App(load(str(tmp / "c.yaml"), env=env, overrides={"audit.enabled": False}), env)
+
+
+@pytest.mark.parametrize("severity", [[], {"a": 1}, True, 9, "severe"])
+def test_a_severity_of_the_wrong_kind_is_a_config_error(tmp_path: Path, severity: object) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"detection": {"actions": [{"category": "secrets", "severity": severity,
+                                                              "action": "redact"}]}}))
+    with pytest.raises(ConfigError, match="severity"):
+        load(str(cfg), env={})

@@ -33,13 +33,15 @@ class Severity(IntEnum):
     def parse(cls, value: str | int | Severity) -> Severity:
         if isinstance(value, Severity):
             return value
-        if isinstance(value, int):
-            return cls(value)
-        try:
-            return cls[value.strip().upper()]
-        except KeyError:
-            names = ", ".join(s.name.lower() for s in cls)
-            raise ValueError(f"unknown severity {value!r}; expected one of {names}") from None
+        names = ", ".join(s.name.lower() for s in cls)
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value in cls._value2member_map_:
+                return cls(value)
+        elif isinstance(value, str):
+            member = cls.__members__.get(value.strip().upper())
+            if member is not None:
+                return member
+        raise ValueError(f"unknown severity {value!r}; expected one of {names}")
 
     def __str__(self) -> str:
         return self.name.lower()
