@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mcpwall.config import Settings
 from mcpwall.frame import Direction, classify, encode
@@ -219,3 +223,69 @@ async def test_log_messages_name_the_upstream_that_logged() -> None:
         {"level": "info", "logger": "a/db", "data": "connected"},
         {"level": "warning", "logger": "b", "data": "slow"},
     ]
+
+
+# --- generated traffic ------------------------------------------------------------------------
+
+_TEXT = st.one_of(st.text(max_size=12), st.sampled_from(
+    ["a__x", "b__y", "a+file:///t", "b+", "__", "a__", "+", "search_x", "eyJhIjoxfQ", "bm90IGpzb24=", ""]))
+_ANY = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), _TEXT),
+                    lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(_TEXT, c, max_size=3)), max_leaves=6)
+_METHODS = ["tools/list", "tools/call", "prompts/list", "prompts/get", "resources/list", "resources/read",
+            "resources/templates/list", "resources/subscribe", "resources/unsubscribe", "completion/complete",
+            "ping", "logging/setLevel", "x/y", "initialize"]
+
+
+@st.composite
+def _client_message(draw: Any) -> dict[str, Any]:
+    method = draw(st.sampled_from([*_METHODS, "notifications/cancelled", "notifications/x"]))
+    obj: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+    params = draw(st.one_of(st.none(), st.dictionaries(st.sampled_from(
+        ["name", "uri", "cursor", "arguments", "ref", "argument", "level", "_meta", "requestId"]), _ANY, max_size=4)))
+    if params is not None:
+        obj["params"] = params
+    if not method.startswith("notifications/"):
+        obj["id"] = draw(st.one_of(st.integers(1, 10**6), st.text(max_size=5)))
+    return obj
+
+
+def _upstream(style: int) -> Handler:
+    """0: full answers, 1: errors, 2: answers of the wrong shape, 3: empty results."""
+    def handle(obj: dict[str, Any]) -> dict[str, Any] | None:
+        if "id" not in obj or "method" not in obj:
+            return None
+        if obj["method"] == "initialize":
+            return result(obj, {"protocolVersion": "2025-06-18", "serverInfo": {"name": "s", "version": "1"},
+                                "capabilities": {"tools": {}, "prompts": {}, "resources": {"subscribe": True},
+                                                 "completions": {}, "logging": {}}})
+        if style == 0:
+            return result(obj, {"tools": [{"name": "x"}], "prompts": [{"name": "p"}],
+                                "resources": [{"uri": "file:///t", "name": "t"}],
+                                "resourceTemplates": [{"uriTemplate": "file:///{x}", "name": "t"}], "nextCursor": "c2",
+                                "content": [{"type": "resource_link", "uri": "file:///r", "name": "r"}],
+                                "contents": [{"uri": "file:///t", "text": "x"}], "completion": {"values": ["a"]}})
+        if style == 1:
+            return {"jsonrpc": "2.0", "id": obj["id"], "error": {"code": -1, "message": "no"}}
+        if style == 2:
+            return result(obj, {"tools": "not a list", "nextCursor": 5, "resources": [1, None, {"uri": 3}],
+                                "contents": "x", "content": [None, 1, {"type": "resource", "resource": {"uri": 5}}]})
+        return result(obj, {})
+    return handle
+
+
+@settings(max_examples=100, deadline=None)
+@given(messages=st.lists(_client_message(), max_size=15), style_a=st.integers(0, 3), style_b=st.integers(0, 3))
+def test_every_request_gets_one_answer_whatever_the_client_and_upstreams_say(
+        messages: list[dict[str, Any]], style_a: int, style_b: int) -> None:
+    async def play() -> None:
+        agg, _, sink = await make({"a": _upstream(style_a), "b": _upstream(style_b)}, routes={"search*": "b"})
+        start = len(sink.got)
+        for message in messages:
+            await client(agg, message)
+        answers = Counter(repr(g["id"]) for g in sink.got[start:] if "id" in g and "method" not in g)
+        asked = Counter(repr(m["id"]) for m in messages if "method" in m and "id" in m)
+        for key, n in asked.items():
+            assert 1 <= answers[key] <= n, (key, answers[key], n)
+        assert set(answers) <= set(asked)
+
+    asyncio.run(play())
