@@ -207,10 +207,37 @@ POSITIVE: list[tuple[str, str, str]] = [
     ("secrets.authress_key", f"AUTHRESS_KEY=sc_{rand(12, string.ascii_lowercase)}.{rand(5, string.ascii_lowercase)}.acc_"
      f"{rand(20, string.ascii_lowercase + string.digits)}.{rand(60, ALNUM)}", "response"),
     ("secrets.asana_pat", f"ASANA_TOKEN=2/{rand(16, string.digits)}/{rand(16, string.digits)}:{rand(32, HEX)}", "response"),
+    # generic credentials in the shapes code, configs and command lines give them
+    ("secrets.secret_assignment", f'apiKey := "{rand(32, HEX)}"', "request"),
+    ("secrets.secret_assignment", f'webhook_secret = "{rand(32)}"', "response"),
+    ("secrets.secret_assignment_unquoted", f"  secret: {rand(32, HEX)}", "response"),
+    ("secrets.secret_assignment_symbols", f"SECRET_KEY = '{rand(50, ALNUM + '!@#$%^&*(-_=+)')}'", "response"),
+    ("secrets.xml_key_value", f'<add key="Stripe.ApiKey" value="{rand(32)}" />', "response"),
+    ("secrets.cli_http_user_password", f"curl -u deploy:{rand(12)}7x https://api.example.com/v1/hooks", "request"),
+    ("secrets.cli_mysql_password", f"mysqldump -u root -p{rand(12)} shop > dump.sql", "request"),
+    ("secrets.cli_sshpass", f"sshpass -p '{rand(12)}' ssh root@db1", "request"),
+    ("secrets.cli_registry_login", f"docker login -u ci -p {rand(36)} registry.example.com", "request"),
+    ("secrets.cli_literal_secret", f"kubectl create secret generic db --from-literal=password={rand(16)}", "request"),
+    ("secrets.netrc_password", f"machine api.example.com login deploy password {rand(16)}", "response"),
+    ("secrets.url_query_secret", f"GET https://api.example.com/v2/data?format=json&api_key={rand(32)}", "response"),
+    ("secrets.env_var_secret", f"PGPASSWORD={rand(16)} psql -h db -U app", "request"),
+    ("secrets.env_var_secret", f"ENV SENTRY_AUTH_TOKEN={rand(40)}", "response"),
 ]
 
 # (category that must NOT fire, text, role)
 NEGATIVE: list[tuple[str, str, str]] = [
+    # command lines and URLs that name a credential without holding one
+    ("secrets", "curl -u admin:$ADMIN_PASSWORD https://api.example.com", "request"),
+    ("secrets", "mysql -u root -p app", "request"),
+    ("secrets", "docker login -u ci -p $CI_REGISTRY_PASSWORD registry.gitlab.com", "request"),
+    ("secrets", "PGPASSWORD=$PGPASS psql -h db", "request"),
+    ("secrets", "export GITHUB_TOKEN=$(gh auth token)", "request"),
+    ("secrets", "https://www.googleapis.com/drive/v3/files?pageToken=CiAKGjBpNDd2Nmp2Zml2cXRp", "response"),
+    ("secrets", '<add key="ApiKey" value="your-api-key-here"/>', "response"),
+    ("secrets", 'token = "550e8400-e29b-11d4-a716-446655440000"', "response"),  # a time-based UUID
+    ("secrets", "machine github.com login octocat password $GITHUB_TOKEN", "response"),
+    ("secrets", 'secret_name = "prod-db-credentials-v2"', "response"),
+    ("secrets", "hash: 5f4dcc3b5aa765d61d8327deb882cf99", "response"),
     # documented example keys and placeholders
     ("secrets", "aws_access_key_id = AKIAIOSFODNN7EXAMPLE", "response"),
     ("secrets", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "response"),

@@ -97,6 +97,31 @@ def _mixed(value: str, ctx: Context, arg: Any) -> bool:
     return kinds >= int(arg if arg is not None else 2)
 
 
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+@validator("random_token")
+def _random_token(value: str, ctx: Context, arg: Any) -> bool:
+    """A value that looks generated rather than written, judged against its own alphabet.
+
+    Hex digits carry at most 4 bits each, so a random 32-digit hex key scores about 3.6
+    bits per character and a 3.7 threshold misses half of them; hex values need 3.0 and
+    both digits and letters, other values 3.5 (less when shorter than 21 characters, which
+    cannot show more than log2(n) bits each) and two kinds of character (``mixed``). A
+    UUID counts only in version 4, the random one.
+    """
+    if len(value) < 12:
+        return False
+    if _UUID.fullmatch(value):
+        return value[14] == "4"  # only random (version 4) UUIDs; time- and name-based ones identify things
+    if _HEX.fullmatch(value):
+        return (len(value) >= 16 and shannon_entropy(value) >= 3.0
+                and any(c.isdigit() for c in value) and any(c.isalpha() for c in value))
+    # n characters can show at most log2(n) bits each: short random values need less.
+    return shannon_entropy(value) >= min(3.5, 0.8 * math.log2(len(value))) and _mixed(value, ctx, 2)
+
+
 @validator("has_digit")
 def _has_digit(value: str, ctx: Context, arg: Any) -> bool:
     return any(c.isdigit() for c in value)
